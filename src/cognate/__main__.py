@@ -1,0 +1,5 @@
+"""`python -m cognate ...` (and `torchrun -m cognate train ...`) run the CLI."""
+
+from cognate.cli import main
+
+main()

@@ -1,0 +1,188 @@
+"""Configuration dataclasses and named presets.
+
+`ModelConfig` fixes the shape of a model, `Specialization` what one of the three seed models
+is for (seed, task mixture, halting threshold, memory size) and `TrainConfig` how it is
+trained. Presets are plain instances; `model_config(preset, spec)` combines the two.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from cognate.errors import CognateError
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of a TRM x Titans-MAG model. See `cognate.model.model` for the data flow."""
+
+    vocab_size: int
+    d_model: int
+    n_layers: int
+    n_heads: int
+    d_ff: int
+    window: int  # causal sliding-window attention: position i sees [i - window + 1, i]
+    d_mem: int  # width of the long-term-memory state
+    t_max: int  # recursion steps (deep-supervision steps), each with its own logits
+    micro_steps: int  # latent (z) refinements per recursion step
+    max_seq_len: int  # longest prompt + generation the CLI accepts (the model itself has no limit)
+    act_threshold: float = 0.5  # a token halts at the first step whose halt probability >= this
+    ltm_decay_init: float = 0.99
+    ltm_learnable_decay: bool = True
+    gate_entropy_weight: float = 0.01
+    act_loss_weight: float = 0.1
+    rope_base: float = 10_000.0
+    norm_eps: float = 1e-6
+
+    def __post_init__(self) -> None:
+        checks = {
+            "d_model must be divisible by n_heads": self.d_model % self.n_heads == 0,
+            "head size (d_model / n_heads) must be even for RoPE": (self.d_model // self.n_heads)
+            % 2
+            == 0,
+            "window must be >= 1": self.window >= 1,
+            "t_max must be >= 1": self.t_max >= 1,
+            "micro_steps must be >= 1": self.micro_steps >= 1,
+            "vocab_size must be >= 2": self.vocab_size >= 2,
+        }
+        for message, ok in checks.items():
+            if not ok:
+                raise CognateError(f"invalid ModelConfig: {message}")
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.n_heads
+
+    def step_weights(self) -> list[float]:
+        """Deep-supervision weight of each recursion step: rising (1, 2, .., T), summing to 1."""
+        total = self.t_max * (self.t_max + 1) / 2
+        return [(t + 1) / total for t in range(self.t_max)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise CognateError(f"unknown ModelConfig keys: {', '.join(unknown)}")
+        return cls(**data)
+
+
+GPT2_VOCAB_SIZE = 50_257
+
+PRESETS: dict[str, ModelConfig] = {
+    # Sized for 2 CPU cores: many optimizer steps in a few minutes beat a wider model.
+    # vocab_size is replaced by the size of the tokenizer trained for the run.
+    "tiny": ModelConfig(
+        vocab_size=512,
+        d_model=128,
+        n_layers=4,
+        n_heads=4,
+        d_ff=512,
+        window=256,
+        d_mem=64,
+        t_max=2,
+        micro_steps=1,
+        max_seq_len=512,
+    ),
+    # The seed report's shape: 32.57M parameters with the GPT-2 vocabulary.
+    "phase1": ModelConfig(
+        vocab_size=GPT2_VOCAB_SIZE,
+        d_model=320,
+        n_layers=8,
+        n_heads=5,
+        d_ff=1280,
+        window=1024,
+        d_mem=160,
+        t_max=3,
+        micro_steps=2,
+        max_seq_len=4096,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Specialization:
+    """One of the seed report's three models: what it trains on and how long it thinks."""
+
+    name: str
+    seed: int
+    mixture: dict[str, float]  # task family -> sampling weight
+    act_threshold: float
+    d_mem_factor: float  # multiplies the preset's d_mem
+
+
+SPECIALIZATIONS: dict[str, Specialization] = {
+    "reasoning": Specialization(
+        name="reasoning",
+        seed=42,
+        mixture={"arithmetic": 0.5, "word_problems": 0.5},
+        act_threshold=0.9,  # thinks longest
+        d_mem_factor=1.0,
+    ),
+    "memory": Specialization(
+        name="memory",
+        seed=1337,
+        mixture={"facts": 0.6, "running_totals": 0.4},
+        act_threshold=0.7,
+        d_mem_factor=2.0,  # largest memory
+    ),
+    "speed": Specialization(
+        name="speed",
+        seed=2023,
+        mixture={"yes_no": 0.4, "arithmetic": 0.4, "facts": 0.2},
+        act_threshold=0.5,  # halts earliest
+        d_mem_factor=0.5,  # smallest memory
+    ),
+}
+
+
+def _lookup(table: dict[str, Any], name: str, what: str) -> Any:
+    if name not in table:
+        raise CognateError(f"unknown {what} {name!r}; choose one of: {', '.join(table)}")
+    return table[name]
+
+
+def get_specialization(name: str) -> Specialization:
+    return _lookup(SPECIALIZATIONS, name, "specialization")
+
+
+def model_config(preset: str, spec: str | None = None, **overrides: Any) -> ModelConfig:
+    """The preset's ModelConfig, adjusted for a specialization and explicit overrides."""
+    config = _lookup(PRESETS, preset, "preset")
+    if spec is not None:
+        s = get_specialization(spec)
+        config = dataclasses.replace(
+            config,
+            act_threshold=s.act_threshold,
+            d_mem=max(1, round(config.d_mem * s.d_mem_factor)),
+        )
+    return dataclasses.replace(config, **overrides)
+
+
+@dataclass
+class TrainConfig:
+    """How a run trains. Every field has a CLI flag or a sensible default."""
+
+    batch_size: int = 64
+    grad_accum: int = 1
+    lr: float = 3e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    ema_decay: float = 0.99
+    optimizer: str = "adamw"
+    precision: str = "bf16"
+    eval_every: int = 200
+    eval_examples: int = 200
+    early_stopping_patience: int = 0  # validations without improvement; 0 disables
+    save_every: int = 200
+    epoch_examples: int = 20_000  # a synthetic "epoch"
+    save_epoch_every: int = 1
+    max_nonfinite_steps: int = 5
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,5 @@
+"""The TRM x Titans-MAG model. It sees token ids, never text."""
+
+from cognate.model.model import IGNORE_INDEX, CognateModel, DecodeState, Inference, ModelOutput
+
+__all__ = ["IGNORE_INDEX", "CognateModel", "DecodeState", "Inference", "ModelOutput"]

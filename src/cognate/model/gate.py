@@ -1,0 +1,33 @@
+"""MAG gate: blend backbone features with the memory read-out, per position and channel.
+
+g = sigmoid(W_g relu(W_c [h; m])),     x = g * h + (1 - g) * m
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+GATE_BIAS_INIT = 1.0  # start leaning on the backbone (g ~ 0.73) while the memory is untrained
+
+
+class MAGGate(nn.Module):
+    """(h, m) each [B, L, D] -> (x [B, L, D], g [B, L, D])."""
+
+    def __init__(self, d_model: int) -> None:
+        super().__init__()
+        self.combine = nn.Linear(2 * d_model, d_model)
+        self.to_gate = nn.Linear(d_model, d_model)
+        nn.init.constant_(self.to_gate.bias, GATE_BIAS_INIT)
+
+    def forward(self, h: Tensor, m: Tensor) -> tuple[Tensor, Tensor]:
+        g = torch.sigmoid(self.to_gate(F.relu(self.combine(torch.cat([h, m], dim=-1)))))
+        return g * h + (1.0 - g) * m, g
+
+
+def gate_entropy_loss(g: Tensor) -> Tensor:
+    """Negative mean binary entropy of the gate: minimising it keeps g away from 0 and 1."""
+    g = g.float().clamp(1e-6, 1 - 1e-6)
+    entropy = -(g * g.log() + (1 - g) * (1 - g).log())
+    return -entropy.mean()

@@ -1,0 +1,138 @@
+import dataclasses
+
+import pytest
+import torch
+
+from cognate.config import model_config
+from cognate.model import IGNORE_INDEX, CognateModel
+from cognate.model.memory import CHUNK, LongTermMemory
+
+
+def _perturbed(ids: torch.Tensor, k: int, vocab: int) -> torch.Tensor:
+    changed = ids.clone()
+    changed[:, k] = (changed[:, k] + 1 + torch.randint(0, vocab - 1, (ids.shape[0],))) % vocab
+    return changed
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_changing_a_future_token_never_changes_earlier_logits(small_config, mode):
+    model = CognateModel(small_config).train(mode == "train")
+    length = 3 * small_config.window + 5
+    ids = torch.randint(0, small_config.vocab_size, (3, length))
+    before_steps, before_halted = model.step_logits(ids), model(ids)
+    for k in (1, small_config.window, length // 2, length - 1):
+        changed = _perturbed(ids, k, small_config.vocab_size)
+        after_steps, after_halted = model.step_logits(changed), model(changed)
+        torch.testing.assert_close(after_steps[:, :, :k], before_steps[:, :, :k], rtol=0, atol=0)
+        torch.testing.assert_close(after_halted[:, :k], before_halted[:, :k], rtol=0, atol=0)
+        assert not torch.equal(after_steps[:, :, k:], before_steps[:, :, k:])
+
+
+def test_training_loss_gets_no_gradient_from_future_tokens(small_config):
+    config = dataclasses.replace(small_config, gate_entropy_weight=0.0)
+    model = CognateModel(config)
+    length = 3 * config.window
+    ids = torch.randint(0, config.vocab_size, (2, length))
+    for target in (2, config.window + 3, length - 2):
+        labels = torch.full_like(ids, IGNORE_INDEX)
+        labels[:, target] = ids[:, target + 1]
+        embeddings: list[torch.Tensor] = []
+
+        def keep(_module, _inputs, out, store=embeddings):
+            out.retain_grad()
+            store.append(out)
+
+        handle = model.embed.register_forward_hook(keep)
+        model.zero_grad()
+        model(ids, labels).loss.backward()
+        handle.remove()
+        grad = embeddings[0].grad.abs().sum(dim=-1)  # [B, L]
+        assert torch.all(grad[:, target + 1 :] == 0)
+        assert torch.all(grad[:, target] > 0)
+
+
+def test_memory_parallel_form_equals_stepping_token_by_token():
+    memory = LongTermMemory(d_model=16, d_mem=10, decay_init=0.9, learnable_decay=True)
+    with torch.no_grad():
+        memory.decay_logit.copy_(torch.linspace(-2.0, 5.0, 10))
+    h = torch.randn(3, 2 * CHUNK + 11, 16)
+    parallel, final_state = memory(h)
+    state = memory.initial_state(3, h.device)
+    for t in range(h.shape[1]):
+        out, state = memory.step(h[:, t], state)
+        torch.testing.assert_close(out, parallel[:, t], rtol=0, atol=1e-5)
+    torch.testing.assert_close(state, final_state, rtol=0, atol=1e-5)
+
+
+def test_memory_state_starts_at_zero_for_every_call():
+    memory = LongTermMemory(d_model=8, d_mem=4, decay_init=0.99, learnable_decay=False)
+    h = torch.randn(2, 5, 8)
+    first, _ = memory(h)
+    second, _ = memory(h)
+    assert torch.equal(first, second)
+    assert not memory.decay_logit.requires_grad
+
+
+def test_same_input_twice_gives_identical_outputs_and_state_dict_is_batch_free(small_config):
+    model = CognateModel(small_config).eval()
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    values = {k: v.clone() for k, v in model.state_dict().items()}
+    ids = torch.randint(0, small_config.vocab_size, (4, 20))
+    first = model(ids)
+    model(torch.randint(0, small_config.vocab_size, (7, 13)))
+    assert torch.equal(model(ids), first)
+    after = model.state_dict()
+    assert {k: tuple(v.shape) for k, v in after.items()} == shapes
+    assert all(torch.equal(after[k], values[k]) for k in values)
+    assert not any("state" in key for key in after)
+    assert all(name.endswith("inv_freq") for name, _ in model.named_buffers())
+
+
+def test_phase1_preset_has_the_seed_parameter_count():
+    with torch.device("meta"):
+        model = CognateModel(model_config("phase1"))
+    total = sum(p.numel() for p in model.parameters())
+    assert abs(total - 32_571_041) < 1_000_000
+
+
+def test_every_parameter_receives_a_gradient(small_config):
+    model = CognateModel(small_config)
+    ids = torch.randint(0, small_config.vocab_size, (4, 20))
+    labels = torch.roll(ids, -1, dims=1)
+    labels[:, :6] = IGNORE_INDEX
+    model(ids, labels).loss.backward()
+    missing = [
+        name
+        for name, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)
+    ]
+    assert missing == []
+    assert model.halting.proj.weight.grad.abs().sum() > 0
+
+
+def test_training_output_reports_steps_and_gate(small_config):
+    model = CognateModel(small_config)
+    ids = torch.randint(0, small_config.vocab_size, (3, 16))
+    labels = torch.roll(ids, -1, dims=1)
+    out = model(ids, labels)
+    assert out.step_losses.shape == (small_config.t_max,)
+    assert out.step_accuracy.shape == (small_config.t_max,)
+    assert 1.0 <= float(out.halt_steps_mean) <= small_config.t_max
+    assert 0.0 < float(out.gate_mean) < 1.0
+    assert out.n_targets == 3 * 16
+
+
+def test_a_tiny_model_overfits_one_batch(small_config):
+    model = CognateModel(small_config)
+    ids = torch.randint(0, small_config.vocab_size, (4, 16))
+    labels = torch.roll(ids, -1, dims=1)
+    labels[:, -1] = IGNORE_INDEX
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    first = None
+    for _ in range(300):
+        out = model(ids, labels)
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+        first = first if first is not None else float(out.lm_loss)
+    assert float(out.lm_loss) < 0.1 * first
