@@ -1,0 +1,1 @@
+"""Synthetic tasks, tokenizers, user data and batch streams."""

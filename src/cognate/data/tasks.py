@@ -1,0 +1,756 @@
+"""Seeded synthetic task families with disjoint train / validation / test splits.
+
+Five families (arithmetic, word problems, facts in context, running totals, yes/no), each
+with several surface templates. Splits are disjoint by construction:
+
+- every example has a *key* (family, operation and operands, or its full fact content); a
+  stable hash sends each key to train / validation / test (about 80/10/10, `split_of_key`);
+- made-up names (built from syllables) are split the same way, and an example that uses
+  made-up names draws them only from its own split's pool;
+- each family has templates used only in validation / test (half of those examples);
+- the seed report's prompts are reserved: their operand pairs (in any family, either order)
+  and fact combinations (France with Germany, sky with grass) only ever occur in test.
+
+`difficulty` in [0, 1] drives a curriculum: an example is "hard" with probability
+0.8 * difficulty, so easy examples never disappear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from cognate.data.seed_prompts import SEED_PROMPTS
+
+FAMILIES: tuple[str, ...] = ("arithmetic", "word_problems", "facts", "running_totals", "yes_no")
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+HARD_SHARE = 0.8  # probability of a hard example at difficulty 1
+HELDOUT_SHARE = 0.5  # share of held-out templates in validation / test
+REAL_SHARE = 0.4  # share of real (world) entries in facts contexts; the rest are made up
+_MAX_TRIES = 10_000
+
+# Operand pairs and fact combinations of the seed prompts (see seed_prompts.py).
+RESERVED_NUMBER_PAIRS: tuple[tuple[int, int], ...] = (
+    (15, 7),
+    (25, 17),
+    (60, 2),
+    (5, 3),
+    (2, 2),
+    (7, 3),
+    (10, 5),
+)
+RESERVED_WORD_PAIRS: tuple[tuple[str, str], ...] = (("France", "Germany"), ("sky", "grass"))
+
+
+@dataclass(frozen=True)
+class Example:
+    """One question with its answer. `key` and `names` decide its split."""
+
+    prompt: str  # ends with " A:"
+    answer: str  # no leading space
+    family: str
+    template: str  # id of the surface template, e.g. "arith.add.symbol"
+    key: str = ""  # family, operation and operands (or fact content)
+    names: tuple[str, ...] = ()  # made-up names used
+
+    @property
+    def text(self) -> str:
+        return f"{self.prompt} {self.answer}"
+
+
+def split_of_key(key: str) -> str:
+    """The split of a key by a stable hash: ~80% train, ~10% validation, ~10% test."""
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+    bucket = int.from_bytes(digest, "big") % 100
+    if bucket < 80:
+        return "train"
+    return "validation" if bucket < 90 else "test"
+
+
+# --------------------------------------------------------------------------- templates
+
+
+@dataclass(frozen=True)
+class _Template:
+    id: str
+    text: str
+    weight: float = 1.0
+    heldout: bool = False  # used only in validation / test
+
+
+def _pick(
+    templates: tuple[_Template, ...],
+    split: str,
+    rng: random.Random,
+    heldout_share: float = HELDOUT_SHARE,
+) -> _Template:
+    """A template for `split`: train templates only in train, a mix elsewhere."""
+    heldout = split != "train" and rng.random() < heldout_share
+    pool = [t for t in templates if t.heldout == heldout]
+    return rng.choices(pool, weights=[t.weight for t in pool])[0]
+
+
+_T = _Template
+_TEMPLATES: dict[str, tuple[_Template, ...]] = {
+    "arith.add": (
+        _T("arith.add.symbol", "Q: What is {a} + {b}? A:", 4),
+        _T("arith.add.sum_of", "Q: What is the sum of {a} and {b}? A:"),
+        _T("arith.add.plus", "Q: What is {a} plus {b}? A:"),
+        _T("arith.add.calculate", "Q: Calculate {a} + {b}. A:", heldout=True),
+    ),
+    "arith.sub": (
+        _T("arith.sub.symbol", "Q: What is {a} - {b}? A:", 4),
+        _T("arith.sub.compute", "Q: Compute {a} - {b}. A:"),
+        _T("arith.sub.minus", "Q: What is {a} minus {b}? A:"),
+        _T(
+            "arith.sub.subtract",
+            "Q: What do you get if you subtract {b} from {a}? A:",
+            heldout=True,
+        ),
+    ),
+    "arith.mul": (
+        _T("arith.mul.symbol", "Q: What is {a} * {b}? A:", 3),
+        _T("arith.mul.times", "Q: What is {a} times {b}? A:", 2),
+        _T("arith.mul.product", "Q: What is the product of {a} and {b}? A:", heldout=True),
+    ),
+    "wp.sold": (
+        _T("wp.sold.store", "Q: If a store has {a_items} and sells {b}, how many are left? A:", 2),
+        _T(
+            "wp.sold.baker", "Q: A baker made {a_items} and sold {b}. How many {items} are left? A:"
+        ),
+        _T(
+            "wp.sold.market",
+            "Q: A market stall had {a_items} and sold {b} of them. How many {items} remain? A:",
+            heldout=True,
+        ),
+    ),
+    "wp.bought": (
+        _T(
+            "wp.bought.buys",
+            "Q: {name} has {a_items} and buys {b} more. How many {items} does {he} have now? A:",
+            2,
+        ),
+        _T(
+            "wp.bought.gets",
+            "Q: {name} had {a_items}. {He} got {b} more. How many {items} does {he} have now? A:",
+        ),
+        _T(
+            "wp.bought.shop",
+            "Q: A shop had {a_items} and received {b} more. "
+            "How many {items} does the shop have now? A:",
+            heldout=True,
+        ),
+    ),
+    "wp.shared": (
+        _T(
+            "wp.shared.friends",
+            "Q: {name} shares {a_items} equally among {b} friends. "
+            "How many {items} does each friend get? A:",
+            2,
+        ),
+        _T(
+            "wp.shared.boxes",
+            "Q: {a_items} are packed equally into {b} boxes. How many {items} are in each box? A:",
+        ),
+        _T(
+            "wp.shared.children",
+            "Q: If {a_items} are divided equally among {b} children, "
+            "how many {items} does each child get? A:",
+            heldout=True,
+        ),
+    ),
+    "wp.speed": (
+        _T(
+            "wp.speed.travels",
+            "Q: A {vehicle} travels {d} {unit} in {t_hours}. What is its speed? A:",
+            2,
+        ),
+        _T(
+            "wp.speed.covers",
+            "Q: A {vehicle} covers {d} {unit} in {t_hours}. How fast is it going? A:",
+        ),
+        _T(
+            "wp.speed.speed_of",
+            "Q: What is the speed of a {vehicle} that goes {d} {unit} in {t_hours}? A:",
+            heldout=True,
+        ),
+    ),
+    "facts.capital": (
+        _T("facts.capital.what_is", "Q: What is the capital of {key}? A:", 3),
+        _T("facts.capital.name", "Q: Name the capital of {key}. A:"),
+        _T("facts.capital.which_city", "Q: Which city is the capital of {key}? A:", heldout=True),
+    ),
+    "facts.color": (
+        _T("facts.color.what_color", "Q: What color is {key}? A:", 3),
+        _T("facts.color.color_of", "Q: What is the color of {key}? A:"),
+        _T("facts.color.which_color", "Q: Which color is {key}? A:", heldout=True),
+    ),
+    "facts.owner_who": (
+        _T("facts.owner_who.who_owns", "Q: Who owns the {key}? A:", 2),
+        _T("facts.owner_who.who_has", "Q: Who has the {key}? A:"),
+        _T("facts.owner_who.owner_of", "Q: Who is the owner of the {key}? A:", heldout=True),
+    ),
+    "facts.owner_what": (
+        _T("facts.owner_what.what_animal", "Q: What animal does {key} own? A:", 2),
+        _T("facts.owner_what.which_pet", "Q: Which pet does {key} have? A:"),
+        _T("facts.owner_what.belongs_to", "Q: Which animal belongs to {key}? A:", heldout=True),
+    ),
+    "rt": (
+        _T("rt.have_now", "Q: How many {items} does {name} have now? A:", 3),
+        _T("rt.in_the_end", "Q: How many {items} does {name} have in the end? A:"),
+        _T("rt.end_up", "Q: How many {items} does {name} end up with? A:", heldout=True),
+    ),
+    "yn.world": (
+        _T("yn.world.direct", "Q: {question} A:", 3),
+        _T("yn.world.yes_or_no", "Q: Answer yes or no. {question} A:"),
+        _T("yn.world.is_it_true", "Q: Is it true that {statement}? A:", heldout=True),
+    ),
+    "yn.compare": (
+        _T("yn.compare.greater", "Q: Is {a} greater than {b}? A:", 2),
+        _T("yn.compare.less", "Q: Is {a} less than {b}? A:", 2),
+        _T("yn.compare.bigger", "Q: Is {a} bigger than {b}? A:"),
+        _T("yn.compare.larger", "Q: Is {a} larger than {b}? A:", heldout=True),
+        _T("yn.compare.smaller", "Q: Is {a} smaller than {b}? A:", heldout=True),
+    ),
+    "yn.owner": (
+        _T("yn.owner.does_own", "Q: Does {name} own {an_animal}? A:", 2),
+        _T("yn.owner.does_have", "Q: Does {name} have {an_animal}? A:"),
+        _T("yn.owner.owned_by", "Q: Is the {animal} owned by {name}? A:", heldout=True),
+    ),
+}
+_GREATER = {"yn.compare.greater", "yn.compare.bigger", "yn.compare.larger"}
+_FAMILY_OF_GROUP = {
+    "arith": "arithmetic",
+    "wp": "word_problems",
+    "facts": "facts",
+    "rt": "running_totals",
+    "yn": "yes_no",
+}
+
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    family: tuple(
+        t.id
+        for group, templates in _TEMPLATES.items()
+        if _FAMILY_OF_GROUP[group.split(".")[0]] == family
+        for t in templates
+    )
+    for family in FAMILIES
+}
+HELDOUT_TEMPLATES: frozenset[str] = frozenset(
+    t.id for templates in _TEMPLATES.values() for t in templates if t.heldout
+)
+
+# --------------------------------------------------------------------------- vocabulary
+
+_CAPITALS: tuple[tuple[str, str], ...] = (
+    ("France", "Paris"), ("Germany", "Berlin"), ("Italy", "Rome"), ("Spain", "Madrid"),
+    ("Portugal", "Lisbon"), ("Japan", "Tokyo"), ("China", "Beijing"), ("Egypt", "Cairo"),
+    ("Kenya", "Nairobi"), ("Canada", "Ottawa"), ("Brazil", "Brasilia"), ("Peru", "Lima"),
+    ("Chile", "Santiago"), ("Russia", "Moscow"), ("Poland", "Warsaw"), ("Greece", "Athens"),
+    ("Austria", "Vienna"), ("Norway", "Oslo"), ("Sweden", "Stockholm"), ("Finland", "Helsinki"),
+    ("Denmark", "Copenhagen"), ("Ireland", "Dublin"), ("Belgium", "Brussels"),
+    ("Hungary", "Budapest"), ("Turkey", "Ankara"), ("Iran", "Tehran"), ("Iraq", "Baghdad"),
+    ("Thailand", "Bangkok"), ("Vietnam", "Hanoi"), ("Indonesia", "Jakarta"),
+    ("Australia", "Canberra"), ("Cuba", "Havana"), ("Colombia", "Bogota"),
+    ("Venezuela", "Caracas"), ("Nigeria", "Abuja"), ("Ghana", "Accra"), ("Morocco", "Rabat"),
+    ("Czechia", "Prague"), ("Romania", "Bucharest"), ("Bulgaria", "Sofia"), ("Ukraine", "Kyiv"),
+    ("Serbia", "Belgrade"), ("Croatia", "Zagreb"),
+)  # fmt: skip
+_COLORS = (
+    "red", "blue", "green", "yellow", "orange", "purple", "pink", "brown", "black", "white",
+    "gray", "gold",
+)  # fmt: skip
+# Real objects as they appear in a sentence: with an article or, for mass nouns, without.
+_OBJECTS = (
+    "the sky", "grass", "the car", "the ball", "the house", "the door", "the hat", "the shirt",
+    "the cup", "the book", "the kite", "the bike", "the box", "the chair", "the lamp",
+    "the flower", "the leaf", "snow", "sand", "the boat", "the bag", "the pen", "the fence",
+    "the wall",
+)  # fmt: skip
+_ANIMALS = (
+    "dog", "cat", "horse", "parrot", "rabbit", "goat", "hamster", "turtle", "owl", "pony",
+    "snake", "lizard", "duck", "pig", "cow", "sheep", "fox", "frog", "mouse", "eagle",
+    "goldfish", "donkey",
+)  # fmt: skip
+_MALE = (
+    "John", "Tom", "Sam", "Ben", "Jack", "Leo", "Max", "Paul", "Mark", "Omar", "Ravi", "Ivan",
+    "Carlos", "Noah", "Luke",
+)  # fmt: skip
+_FEMALE = (
+    "Mary", "Sara", "Anna", "Emma", "Lily", "Mia", "Zoe", "Lucy", "Nina", "Rosa", "Aisha",
+    "Grace", "Chloe", "Julia", "Eva",
+)  # fmt: skip
+_PEOPLE = _MALE + _FEMALE
+# (singular, plural) item names.
+_STORE_ITEMS = (
+    ("apple", "apples"), ("orange", "oranges"), ("pear", "pears"), ("banana", "bananas"),
+    ("lemon", "lemons"), ("book", "books"), ("pen", "pens"), ("toy", "toys"),
+    ("shirt", "shirts"), ("hat", "hats"), ("cup", "cups"), ("ball", "balls"),
+)  # fmt: skip
+_BAKED_ITEMS = (
+    ("cookie", "cookies"), ("cake", "cakes"), ("muffin", "muffins"), ("pie", "pies"),
+    ("cupcake", "cupcakes"), ("bagel", "bagels"), ("roll", "rolls"),
+)  # fmt: skip
+_MARKET_ITEMS = (
+    ("melon", "melons"), ("peach", "peaches"), ("potato", "potatoes"), ("tomato", "tomatoes"),
+    ("onion", "onions"), ("plum", "plums"),
+)  # fmt: skip
+_COUNTABLE_ITEMS = (
+    ("pencil", "pencils"), ("candy", "candies"), ("sticker", "stickers"), ("marble", "marbles"),
+    ("card", "cards"), ("crayon", "crayons"), ("shell", "shells"), ("stamp", "stamps"),
+    ("cookie", "cookies"), ("grape", "grapes"),
+)  # fmt: skip
+_EDIBLE = (
+    ("apple", "apples"), ("orange", "oranges"), ("cookie", "cookies"), ("candy", "candies"),
+    ("plum", "plums"), ("carrot", "carrots"),
+)  # fmt: skip
+_INEDIBLE = (
+    ("book", "books"), ("coin", "coins"), ("marble", "marbles"), ("pencil", "pencils"),
+    ("sticker", "stickers"), ("card", "cards"), ("shell", "shells"), ("toy", "toys"),
+)  # fmt: skip
+_VEHICLES = ("train", "car", "bus", "cyclist", "truck", "boat", "runner", "horse rider")
+_UNITS = ("miles", "kilometers")
+
+# (question, statement, answer); balanced between Yes and No.
+_WORLD_FACTS: tuple[tuple[str, str, str], ...] = (
+    ("Is the sun hot?", "the sun is hot", "Yes"),
+    ("Is ice cold?", "ice is cold", "Yes"),
+    ("Can birds fly?", "birds can fly", "Yes"),
+    ("Can fish swim?", "fish can swim", "Yes"),
+    ("Is water wet?", "water is wet", "Yes"),
+    ("Do dogs bark?", "dogs bark", "Yes"),
+    ("Is snow white?", "snow is white", "Yes"),
+    ("Do cows give milk?", "cows give milk", "Yes"),
+    ("Is a mouse smaller than an elephant?", "a mouse is smaller than an elephant", "Yes"),
+    ("Do plants need water?", "plants need water", "Yes"),
+    ("Is fire hot?", "fire is hot", "Yes"),
+    ("Can people walk?", "people can walk", "Yes"),
+    ("Do cats have tails?", "cats have tails", "Yes"),
+    ("Is a year longer than a day?", "a year is longer than a day", "Yes"),
+    ("Do bees make honey?", "bees make honey", "Yes"),
+    ("Is sugar sweet?", "sugar is sweet", "Yes"),
+    ("Do spiders have eight legs?", "spiders have eight legs", "Yes"),
+    ("Is a circle round?", "a circle is round", "Yes"),
+    ("Can horses run?", "horses can run", "Yes"),
+    ("Does a week have seven days?", "a week has seven days", "Yes"),
+    ("Can fish fly?", "fish can fly", "No"),
+    ("Is ice hot?", "ice is hot", "No"),
+    ("Can dogs talk?", "dogs can talk", "No"),
+    ("Is the sun cold?", "the sun is cold", "No"),
+    ("Do cows lay eggs?", "cows lay eggs", "No"),
+    ("Is a mouse bigger than an elephant?", "a mouse is bigger than an elephant", "No"),
+    ("Can a rock swim?", "a rock can swim", "No"),
+    ("Is snow black?", "snow is black", "No"),
+    ("Do fish have legs?", "fish have legs", "No"),
+    ("Is sugar salty?", "sugar is salty", "No"),
+    ("Can cats fly?", "cats can fly", "No"),
+    ("Is a day longer than a year?", "a day is longer than a year", "No"),
+    ("Do trees walk?", "trees walk", "No"),
+    ("Is fire cold?", "fire is cold", "No"),
+    ("Does a week have ten days?", "a week has ten days", "No"),
+    ("Can a baby drive a car?", "a baby can drive a car", "No"),
+    ("Is the moon made of cheese?", "the moon is made of cheese", "No"),
+    ("Do birds have four legs?", "birds have four legs", "No"),
+    ("Is water dry?", "water is dry", "No"),
+    ("Is a triangle round?", "a triangle is round", "No"),
+)
+
+# Made-up names: 2-3 of these syllables, capitalised ("Vorbelka"): ~65,000 names.
+SYLLABLES: tuple[str, ...] = (
+    "ka", "vor", "bel", "tis", "mun", "ra", "lo", "mi", "den", "sa", "tor", "ne", "vi", "gar",
+    "lu", "pem", "zo", "rin", "fa", "kel", "do", "mar", "shi", "ten", "bo", "lis", "qua", "nar",
+    "el", "ul", "fen", "dri", "so", "pa", "jun", "hal", "ve", "tu", "ris", "go",
+)  # fmt: skip
+
+
+@cache
+def _name_pools() -> dict[str, tuple[str, ...]]:
+    real = {w.lower() for pair in _CAPITALS for w in pair}
+    real |= {w.lower() for w in _PEOPLE + _COLORS + _ANIMALS}
+    real |= {o.removeprefix("the ") for o in _OBJECTS}
+    names = {
+        "".join(parts) for n in (2, 3) for parts in itertools.product(SYLLABLES, repeat=n)
+    } - real
+    pools: dict[str, list[str]] = {split: [] for split in SPLITS}
+    for name in sorted(names):
+        pools[split_of_key(f"name|{name}")].append(name.capitalize())
+    return {split: tuple(pool) for split, pool in pools.items()}
+
+
+def name_pool(split: str) -> tuple[str, ...]:
+    """The made-up names of one split (capitalised); the pools of the splits are disjoint."""
+    return _name_pools()[split]
+
+
+# --------------------------------------------------------------------------- generators
+
+_RESERVED_PAIRS = frozenset(tuple(sorted(pair)) for pair in RESERVED_NUMBER_PAIRS)
+
+
+def is_reserved(numbers: tuple[int, ...] = (), words: tuple[str, ...] = ()) -> bool:
+    """Whether operands or fact keys contain a seed prompt's pair (such examples are test only)."""
+    if any(pair in _RESERVED_PAIRS for pair in itertools.combinations(sorted(numbers), 2)):
+        return True
+    return any(a in words and b in words for a, b in RESERVED_WORD_PAIRS)
+
+
+@dataclass(frozen=True)
+class _Draw:
+    """What a generator needs: the random source, the split wanted and the variant."""
+
+    rng: random.Random
+    split: str
+    hard: bool
+
+    def admits(
+        self,
+        key: str,
+        numbers: tuple[int, ...] = (),
+        words: tuple[str, ...] = (),
+        split_free: bool = False,
+    ) -> bool:
+        """Whether an example with this content belongs to the split wanted.
+
+        `split_free` marks content that is not split by key: made-up names drawn from the
+        split's own pool, or world facts (held out by template only).
+        """
+        if is_reserved(numbers, words):
+            return self.split == "test"
+        return split_free or split_of_key(key) == self.split
+
+    def template(self, group: str, heldout_share: float = HELDOUT_SHARE) -> _Template:
+        return _pick(_TEMPLATES[group], self.split, self.rng, heldout_share)
+
+    def new_name(self, taken: set[str]) -> str:
+        """A made-up name of this split not in `taken` (which it is added to)."""
+        pool = name_pool(self.split)
+        while True:
+            name = self.rng.choice(pool)
+            if name not in taken:
+                taken.add(name)
+                return name
+
+
+def _noun(n: int, item: tuple[str, str]) -> str:
+    return item[0] if n == 1 else item[1]
+
+
+def _count(n: int, item: tuple[str, str]) -> str:
+    return f"{n} {_noun(n, item)}"
+
+
+def _an(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
+def _person(rng: random.Random) -> dict[str, str]:
+    name = rng.choice(_PEOPLE)
+    he, him = ("he", "him") if name in _MALE else ("she", "her")
+    return {"name": name, "he": he, "He": he.capitalize(), "him": him}
+
+
+def _arithmetic(draw: _Draw) -> Example | None:
+    rng = draw.rng
+    op = rng.choices(("add", "sub", "mul"), weights=(4, 3, 3))[0]
+    if op == "mul":
+        hi = 12 if draw.hard else 9
+        a, b = rng.randint(1, hi), rng.randint(1, hi)
+        answer, key = a * b, sorted((a, b))
+    else:
+        hi = 99 if draw.hard else 9
+        a, b = rng.randint(0, hi), rng.randint(0, hi)
+        if op == "sub":
+            a, b = max(a, b), min(a, b)
+            answer, key = a - b, [a, b]
+        else:
+            answer, key = a + b, sorted((a, b))
+    key_text = f"arithmetic|{op}|{key[0]}|{key[1]}"
+    if not draw.admits(key_text, numbers=(a, b)):
+        return None
+    template = draw.template(f"arith.{op}")
+    return Example(
+        prompt=template.text.format(a=a, b=b),
+        answer=str(answer),
+        family="arithmetic",
+        template=template.id,
+        key=key_text,
+    )
+
+
+def _word_problem(draw: _Draw) -> Example | None:
+    rng, hard = draw.rng, draw.hard
+    kind = rng.choices(("sold", "bought", "shared", "speed"), weights=(3, 2, 2, 3))[0]
+    if kind == "sold":
+        a = rng.randint(2, 99 if hard else 9)
+        b = rng.randint(1, a)
+        answer = str(a - b)
+    elif kind == "bought":
+        a, b = rng.randint(1, 99 if hard else 9), rng.randint(1, 99 if hard else 9)
+        answer = str(a + b)
+    elif kind == "shared":
+        b = rng.randint(2, 9 if hard else 5)
+        quotient = rng.randint(1, 12 if hard else 5)
+        a, answer = b * quotient, str(quotient)
+    else:
+        b = rng.randint(1, 9 if hard else 3)  # hours
+        speed = rng.randint(2, 99 if hard else 9)
+        a, answer = speed * b, str(speed)  # distance
+    key = f"word_problems|{kind}|{a}|{b}"
+    if not draw.admits(key, numbers=(a, b)):
+        return None
+    template = draw.template(f"wp.{kind}")
+    fields = _person(rng)
+    if kind == "speed":
+        unit = rng.choice(_UNITS)
+        answer = f"{answer} {unit} per hour"
+        fields |= {"vehicle": rng.choice(_VEHICLES), "d": str(a), "unit": unit}
+        fields["t_hours"] = _count(b, ("hour", "hours"))
+    else:
+        items = {"wp.sold.store": _STORE_ITEMS, "wp.sold.baker": _BAKED_ITEMS}.get(
+            template.id, _MARKET_ITEMS if kind == "sold" else _COUNTABLE_ITEMS
+        )
+        item = rng.choice(items)
+        fields |= {"a_items": _count(a, item), "b": str(b), "items": item[1]}
+    return Example(
+        prompt=template.text.format(**fields),
+        answer=answer,
+        family="word_problems",
+        template=template.id,
+        key=key,
+    )
+
+
+def _fact_count(rng: random.Random, hard: bool) -> int:
+    if hard:
+        return rng.randint(2, 5)
+    return 1 if rng.random() < 0.6 else 2
+
+
+def _fact_entries(draw: _Draw, kind: str, n: int) -> tuple[list[tuple[str, str]], list[str]]:
+    """`n` (key, value) facts of one kind with distinct keys and values, and the made-up names."""
+    rng = draw.rng
+    taken: set[str] = set()
+    names: list[str] = []
+    entries: list[tuple[str, str]] = []
+    while len(entries) < n:
+        real = rng.random() < REAL_SHARE
+        if kind == "capital":
+            key, value = rng.choice(_CAPITALS) if real else ("", "")
+        elif kind == "color":
+            key, value = (rng.choice(_OBJECTS) if real else ""), rng.choice(_COLORS)
+        else:
+            key, value = (rng.choice(_PEOPLE) if real else ""), rng.choice(_ANIMALS)
+        if key in taken or value in taken:
+            continue
+        if not key:  # a made-up key (and, for capitals, a made-up value)
+            key = draw.new_name(taken)
+            names.append(key)
+            if kind == "color":
+                key = ("the " if rng.random() < 0.8 else "") + key.lower()
+            if kind == "capital":
+                value = draw.new_name(taken)
+                names.append(value)
+        taken.update((key, value))
+        entries.append((key, value))
+    return entries, names
+
+
+def _facts(draw: _Draw) -> Example | None:
+    rng = draw.rng
+    kind = rng.choice(("capital", "color", "owner"))
+    entries, names = _fact_entries(draw, kind, _fact_count(rng, draw.hard))
+    query_key, answer = rng.choice(entries)
+    group = f"facts.{kind}"
+    if kind == "owner":
+        if rng.random() < 0.5:
+            group, query_key, answer = "facts.owner_who", answer, query_key
+        else:
+            group = "facts.owner_what"
+    content = ";".join(sorted(f"{k}={v}" for k, v in entries))
+    key = f"facts|{group}|{content}|q={query_key}"
+    words = tuple(k.removeprefix("the ") for k, _ in entries)
+    if not draw.admits(key, words=words, split_free=bool(names)):
+        return None
+    if kind == "capital":
+        sentences = [f"The capital of {k} is {v}." for k, v in entries]
+    elif kind == "color":
+        sentences = [f"The color of {k} is {v}." for k, v in entries]
+    else:
+        sentences = [f"{k} owns {_an(v)}." for k, v in entries]
+    template = draw.template(group)
+    return Example(
+        prompt=" ".join([*sentences, template.text.format(key=query_key)]),
+        answer=answer,
+        family="facts",
+        template=template.id,
+        key=key,
+        names=tuple(names),
+    )
+
+
+def _running_total(draw: _Draw) -> Example | None:
+    rng, hard = draw.rng, draw.hard
+    start = total = rng.randint(1, 20 if hard else 9)
+    changes: list[int] = []  # signed, never taking the total below zero
+    for _ in range(rng.randint(1, 3) if hard else 1):
+        gain = total == 0 or rng.random() < 0.5
+        change = rng.randint(1, 9) if gain else -rng.randint(1, min(9, total))
+        changes.append(change)
+        total += change
+    key = f"running_totals|{start}|" + "|".join(f"{c:+d}" for c in changes)
+    if not draw.admits(key, numbers=(start, *(abs(c) for c in changes))):
+        return None
+    fields = _person(rng)
+    name, he = fields["name"], fields["He"]
+    others = [p for p in _PEOPLE if p != name]
+    edible = rng.random() < 0.5
+    item = rng.choice(_EDIBLE if edible else _INEDIBLE)
+    sentences = [f"{name} has {_count(start, item)}."]
+    for change in changes:
+        k, style = abs(change), rng.random() < 0.5
+        if change > 0 and style:
+            sentences.append(
+                f"{rng.choice(others)} gives {fields['him']} {k} more {_noun(k, item)}."
+            )
+        elif change > 0:
+            sentences.append(f"{he} buys {k} more {_noun(k, item)}.")
+        elif style:
+            sentences.append(f"{he} gives {_count(k, item)} to {rng.choice(others)}.")
+        else:
+            sentences.append(f"{he} {'eats' if edible else 'loses'} {_count(k, item)}.")
+    template = draw.template("rt")
+    sentences.append(template.text.format(items=item[1], name=name))
+    return Example(
+        prompt=" ".join(sentences),
+        answer=str(total),
+        family="running_totals",
+        template=template.id,
+        key=key,
+    )
+
+
+def _world_fact(draw: _Draw) -> Example:
+    question, statement, answer = draw.rng.choice(_WORLD_FACTS)
+    # World facts cannot be held out by value: validation / test use held-out templates only.
+    template = draw.template("yn.world", heldout_share=1.0)
+    return Example(
+        prompt=template.text.format(question=question, statement=statement),
+        answer=answer,
+        family="yes_no",
+        template=template.id,
+        key=f"yes_no|world|{statement}",
+    )
+
+
+def _comparison(draw: _Draw, yes: bool) -> Example | None:
+    lo, hi = sorted(draw.rng.sample(range(100 if draw.hard else 10), 2))
+    key = f"yes_no|compare|{lo}|{hi}"
+    if not draw.admits(key, numbers=(lo, hi)):
+        return None
+    template = draw.template("yn.compare")
+    a, b = (hi, lo) if (template.id in _GREATER) == yes else (lo, hi)
+    return Example(
+        prompt=template.text.format(a=a, b=b),
+        answer="Yes" if yes else "No",
+        family="yes_no",
+        template=template.id,
+        key=key,
+    )
+
+
+def _ownership(draw: _Draw, yes: bool) -> Example:
+    rng = draw.rng
+    taken: set[str] = set()
+    people = [draw.new_name(taken) for _ in range(rng.randint(2, 3) if draw.hard else 1)]
+    animals = rng.sample(_ANIMALS, len(people))
+    index = rng.randrange(len(people))
+    if yes:
+        asked = animals[index]
+    elif len(people) > 1 and rng.random() < 0.5:  # another owner's animal: a near miss
+        asked = rng.choice([a for i, a in enumerate(animals) if i != index])
+    else:
+        asked = rng.choice([a for a in _ANIMALS if a != animals[index]])
+    template = draw.template("yn.owner")
+    sentences = [f"{p} owns {_an(a)}." for p, a in zip(people, animals, strict=True)]
+    question = template.text.format(name=people[index], animal=asked, an_animal=_an(asked))
+    content = ";".join(sorted(f"{p}={a}" for p, a in zip(people, animals, strict=True)))
+    return Example(
+        prompt=" ".join([*sentences, question]),
+        answer="Yes" if yes else "No",
+        family="yes_no",
+        template=template.id,
+        key=f"yes_no|owner|{content}|q={people[index]}={asked}",
+        names=tuple(people),
+    )
+
+
+def _yes_no(draw: _Draw) -> Example | None:
+    kind = draw.rng.choice(("world", "compare", "owner"))
+    if kind == "world":
+        return _world_fact(draw)  # the table is balanced between Yes and No
+    yes = draw.rng.random() < 0.5
+    return _comparison(draw, yes) if kind == "compare" else _ownership(draw, yes)
+
+
+_GENERATORS: dict[str, Callable[[_Draw], Example | None]] = {
+    "arithmetic": _arithmetic,
+    "word_problems": _word_problem,
+    "facts": _facts,
+    "running_totals": _running_total,
+    "yes_no": _yes_no,
+}
+
+
+@cache
+def _seed_prompt_texts() -> frozenset[str]:
+    return frozenset(p.prompt for p in SEED_PROMPTS)
+
+
+def _check(split: str, difficulty: float) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
+    if not 0.0 <= difficulty <= 1.0:
+        raise ValueError(f"difficulty must be in [0, 1], got {difficulty}")
+
+
+def sample_example(family: str, split: str, rng: random.Random, difficulty: float = 1.0) -> Example:
+    """One example of `family` from `split`; hard with probability 0.8 * difficulty."""
+    if family not in _GENERATORS:
+        raise ValueError(f"unknown task family {family!r}; choose one of: {', '.join(FAMILIES)}")
+    _check(split, difficulty)
+    draw = _Draw(rng, split, hard=rng.random() < HARD_SHARE * difficulty)
+    for _ in range(_MAX_TRIES):
+        example = _GENERATORS[family](draw)
+        if example is None:
+            continue
+        if split == "train" and example.prompt in _seed_prompt_texts():
+            continue
+        return example
+    raise RuntimeError(f"no {family} example found for split {split!r} (hard={draw.hard})")
+
+
+def sample_mixture(
+    mixture: Mapping[str, float], split: str, rng: random.Random, difficulty: float = 1.0
+) -> Example:
+    """One example from a family drawn with the mixture's weights."""
+    unknown = sorted(set(mixture) - set(FAMILIES))
+    if unknown or not mixture or min(mixture.values()) < 0 or sum(mixture.values()) <= 0:
+        raise ValueError(
+            f"invalid task mixture {dict(mixture)!r}: use positive weights for families "
+            f"among {', '.join(FAMILIES)}"
+        )
+    family = rng.choices(list(mixture), weights=list(mixture.values()))[0]
+    return sample_example(family, split, rng, difficulty)
+
+
+def make_examples(
+    mixture: Mapping[str, float], split: str, n: int, seed: int, difficulty: float = 1.0
+) -> list[Example]:
+    """`n` examples, a pure function of (mixture, split, n, seed, difficulty)."""
+    rng = random.Random(f"cognate-examples-{split}-{seed}")
+    return [sample_mixture(mixture, split, rng, difficulty) for _ in range(n)]
