@@ -8,7 +8,7 @@ trained. Presets are plain instances; `model_config(preset, spec)` combines the 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from cognate.errors import CognateError
@@ -166,23 +166,56 @@ def model_config(preset: str, spec: str | None = None, **overrides: Any) -> Mode
 
 @dataclass
 class TrainConfig:
-    """How a run trains. Every field has a CLI flag or a sensible default."""
+    """How a run trains. The CLI sets the common fields; the rest have tested defaults."""
 
     batch_size: int = 64
     grad_accum: int = 1
     lr: float = 3e-3
-    min_lr_ratio: float = 0.1
+    min_lr_ratio: float = 0.05
     warmup_steps: int = 100
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     ema_decay: float = 0.99
     optimizer: str = "adamw"
     precision: str = "bf16"
-    eval_every: int = 200
+    max_len: int = 128  # longest training row in tokens
+    curriculum: float = 0.3  # share of the budget over which task difficulty rises to full
+    eval_every: int = 250  # steps between validations (each epoch end validates too)
     eval_examples: int = 200
-    early_stopping_patience: int = 0  # validations without improvement; 0 disables
-    save_every: int = 200
-    epoch_examples: int = 20_000  # a synthetic "epoch"
-    save_epoch_every: int = 1
+    health_samples: int = 32  # sampled generations checked for mode collapse per validation
+    early_stopping_patience: int = 0  # validations without a better `best`; 0 disables
+    save_every: int = 250  # steps between `last` checkpoints
+    epoch_examples: int = 50_000  # a synthetic "epoch"
+    save_epoch_every: int = 1  # write `epoch_N` every k epochs
+    log_every: int = 25
     max_nonfinite_steps: int = 5
-    extra: dict[str, Any] = field(default_factory=dict)
+    bpe_vocab_size: int = 512
+    bpe_corpus_examples: int = 20_000
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise CognateError(
+                f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
+            )
+        if self.precision not in PRECISIONS:
+            raise CognateError(
+                f"unknown precision {self.precision!r}; choose one of: {', '.join(PRECISIONS)}"
+            )
+        positive = ("batch_size", "grad_accum", "eval_every", "save_every", "log_every")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise CognateError(f"{name.replace('_', '-')} must be >= 1")
+        if self.lr <= 0:
+            raise CognateError("lr must be > 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+OPTIMIZERS = ("adamw", "mugrokfast", "muon")  # "muon": MuGrokfast without the filter (λ = 0)
+PRECISIONS = ("fp32", "bf16")
