@@ -1,0 +1,126 @@
+"""Test suites and the one decoding + scoring path shared by validation and `cognate test`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cognate.config import get_specialization
+from cognate.data.datasets import QARecord, eval_set, load_user_data
+from cognate.data.seed_prompts import seed_prompts
+from cognate.data.tasks import Example
+from cognate.data.tokenizer import Tokenizer
+from cognate.errors import CognateError
+from cognate.evaluate.metrics import is_correct
+from cognate.infer.generate import Sampling, generate
+from cognate.model import CognateModel
+
+SUITES = ("seed", "heldout", "all")
+HELDOUT_SIZE = 200
+HELDOUT_SEED = 20_251_017  # the seed report's date: a fixed test set for every run
+# Answers are short: eos or a newline ends them well before this.
+SCORING = Sampling(greedy=True, max_new_tokens=24, stop=("\n",))
+
+
+@dataclass(frozen=True)
+class TestItem:
+    prompt: str
+    expected: str
+    family: str = "custom"
+
+
+@dataclass
+class PromptResult:
+    prompt: str
+    expected: str
+    output: str
+    correct: bool
+    act_steps: list[int]
+    family: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def seed_suite(spec: str) -> list[TestItem]:
+    return [TestItem(p.prompt, p.answer, f"seed:{spec}") for p in seed_prompts(spec)]
+
+
+def examples_to_items(examples: Sequence[Example]) -> list[TestItem]:
+    return [TestItem(e.prompt, e.answer, e.family) for e in examples]
+
+
+def heldout_suite(spec: str, n: int = HELDOUT_SIZE) -> list[TestItem]:
+    """Examples from the test split: numbers, names and templates never seen in training."""
+    mixture = get_specialization(spec).mixture
+    return examples_to_items(eval_set(mixture, "test", n, HELDOUT_SEED))
+
+
+def suite_items(spec: str, suite: str) -> list[TestItem]:
+    if suite not in SUITES:
+        raise CognateError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
+    items = []
+    if suite in ("seed", "all"):
+        items += seed_suite(spec)
+    if suite in ("heldout", "all"):
+        items += heldout_suite(spec)
+    return items
+
+
+def read_prompts_file(path: str | Path) -> list[TestItem]:
+    """A JSONL file of {"prompt", "answer"} lines (errors name the file and line)."""
+    items = []
+    for number, record in enumerate(load_user_data(path), start=1):
+        if not isinstance(record, QARecord):
+            raise CognateError(
+                f"{path}: record {number} has no prompt/answer pair; a prompts file is JSONL "
+                'of {"prompt": ..., "answer": ...}'
+            )
+        items.append(TestItem(record.prompt, record.answer, "custom"))
+    return items
+
+
+def run_items(
+    model: CognateModel,
+    tokenizer: Tokenizer,
+    items: Sequence[TestItem],
+    batch_size: int = 32,
+    sampling: Sampling | None = None,
+) -> list[PromptResult]:
+    """Generate an answer for every item (greedy unless `sampling` says otherwise), score it."""
+    sampling = sampling or SCORING
+    encoded = [tokenizer.encode(item.prompt) for item in items]
+    order = sorted(range(len(items)), key=lambda i: len(encoded[i]))  # batch similar lengths
+    outputs: dict[int, PromptResult] = {}
+    was_training = model.training
+    model.eval()
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        generations = generate(
+            model, [encoded[i] for i in chunk], sampling, tokenizer.eos_id, tokenizer.decode
+        )
+        for i, gen in zip(chunk, generations, strict=True):
+            item = items[i]
+            outputs[i] = PromptResult(
+                item.prompt,
+                item.expected,
+                gen.text,
+                is_correct(gen.text, item.expected),
+                gen.act_steps,
+                item.family,
+            )
+    model.train(was_training)
+    return [outputs[i] for i in range(len(items))]
+
+
+def exact_match(results: Sequence[PromptResult]) -> float:
+    return sum(r.correct for r in results) / len(results) if results else 0.0
+
+
+def exact_match_by_family(results: Sequence[PromptResult]) -> dict[str, float]:
+    groups: dict[str, list[PromptResult]] = defaultdict(list)
+    for result in results:
+        groups[result.family].append(result)
+    return {family: exact_match(group) for family, group in sorted(groups.items())}
