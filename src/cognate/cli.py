@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -78,6 +79,165 @@ def inspect(
     shown = {k: v for k, v in ckpt.metadata.items() if k not in ("model_config", "train_config")}
     console.print_json(json.dumps(shown, default=str))
     console.print(ckpt.model_config)
+
+
+@app.command()
+def train(
+    out: Annotated[Path, typer.Option(help="Run directory (checkpoints, tokenizer, metrics).")],
+    spec: Annotated[str, typer.Option(help=f"Specialization: {SPEC_NAMES}.")] = "reasoning",
+    preset: Annotated[str, typer.Option(help=f"Model size: {PRESET_NAMES}.")] = "tiny",
+    minutes: Annotated[
+        float | None, typer.Option(help="Wall-clock budget (default 10 if no budget is given).")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Optimizer-step budget.")] = None,
+    epochs: Annotated[float | None, typer.Option(help="Epoch budget.")] = None,
+    save_every: Annotated[int, typer.Option(help="Steps between `last` checkpoints.")] = 250,
+    resume: Annotated[
+        bool, typer.Option(help="Continue OUT/last exactly where it stopped.")
+    ] = False,
+    optimizer: Annotated[str, typer.Option(help="adamw, mugrokfast or muon.")] = "adamw",
+    precision: Annotated[
+        str, typer.Option(help="auto (bf16 where the hardware has fast bf16), fp32 or bf16.")
+    ] = "auto",
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Your data: JSONL {prompt,answer}|{text}, text, Parquet or Arrow."),
+    ] = None,
+    tokenizer: Annotated[
+        str, typer.Option(help="bpe (trained on the training data) or gpt2:PATH (local files).")
+    ] = "bpe",
+    seed: Annotated[int | None, typer.Option(help="Default: the specialization's seed.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Sequences per step and process.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
+    eval_every: Annotated[int | None, typer.Option(help="Steps between validations.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    wandb: Annotated[
+        bool, typer.Option(help="Log to Weights & Biases (offline by default).")
+    ] = False,
+    tensorboard: Annotated[bool, typer.Option(help="Write TensorBoard events.")] = False,
+) -> None:
+    """Train one specialized model; validates as it goes and keeps epoch_N/best/last/final."""
+    from cognate.config import TrainConfig
+    from cognate.train.trainer import TrainOptions
+    from cognate.train.trainer import train as run_training
+
+    overrides = {"batch_size": batch_size, "lr": lr, "eval_every": eval_every}
+    config = TrainConfig(
+        optimizer=optimizer,
+        precision=precision,
+        save_every=save_every,
+        **{k: v for k, v in overrides.items() if v is not None},
+    )
+    options = TrainOptions(
+        out=out,
+        spec=spec,
+        preset=preset,
+        minutes=minutes,
+        steps=steps,
+        epochs=epochs,
+        resume=resume,
+        data=data,
+        tokenizer=tokenizer,
+        seed=seed,
+        wandb=wandb,
+        tensorboard=tensorboard,
+        device=device,
+        config=config,
+    )
+    meta = run_training(options)
+    if meta.get("rank", 0) == 0:
+        best = meta.get("best") or {}
+        console.print(
+            f"done: {meta['step']} steps in {meta['train_seconds']:.0f} s; best exact-match "
+            f"{best.get('exact_match', 0):.1%} (val loss {best.get('val_loss', float('nan')):.3f})"
+            f" at step {best.get('step')}; checkpoints in {out}"
+        )
+
+
+@app.command()
+def test(
+    checkpoint: Annotated[str, typer.Argument(help="Checkpoint path without suffix.")],
+    suite: Annotated[
+        str, typer.Option(help="seed (the report's 3 prompts), heldout (test split) or all.")
+    ] = "all",
+    prompts: Annotated[
+        Path | None, typer.Option(help='Score a JSONL of {"prompt", "answer"} instead.')
+    ] = None,
+    spec: Annotated[
+        str | None, typer.Option(help="Suite of this specialization (default: the model's).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Score greedy answers by exact match: Prompt / Expected / Actual, then the rate."""
+    from cognate.evaluate.suites import exact_match, read_prompts_file, run_items, suite_items
+    from cognate.infer.bundle import load
+
+    bundle = load(checkpoint)
+    if prompts is not None:
+        items = read_prompts_file(prompts)
+    else:
+        items = suite_items(spec or bundle.metadata.get("run", {}).get("spec", "reasoning"), suite)
+    results = run_items(bundle.model, bundle.tokenizer, items)
+    rate = exact_match(results)
+    if as_json:
+        payload = {
+            "checkpoint": str(bundle.path),
+            "results": [
+                {
+                    k: r.as_dict()[k]
+                    for k in ("prompt", "expected", "output", "correct", "act_steps")
+                }
+                for r in results
+            ],
+            "exact_match": rate,
+        }
+        print(json.dumps(payload))
+        return
+    for r in results:
+        mark = "[green]correct[/]" if r.correct else "[red]wrong[/]"
+        console.print(f"Prompt:   {r.prompt}", highlight=False, markup=False)
+        console.print(f"Expected: {r.expected}", highlight=False, markup=False)
+        console.print(f"Actual:   {r.output.strip()}", highlight=False, markup=False)
+        console.print(f"          {mark}  (ACT steps per token: {r.act_steps})\n", highlight=False)
+    console.print(f"exact match: {sum(r.correct for r in results)}/{len(results)} = {rate:.1%}")
+
+
+@app.command()
+def generate(
+    checkpoint: Annotated[str, typer.Argument(help="Checkpoint path without suffix.")],
+    prompt: Annotated[str, typer.Argument(help="Text to continue.")],
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens to add at most.")] = 50,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 = greedy.")] = 0.7,
+    top_k: Annotated[int | None, typer.Option(help="Sample from the k likeliest tokens.")] = None,
+    top_p: Annotated[float | None, typer.Option(help="Nucleus sampling mass.")] = None,
+    repetition_penalty: Annotated[float, typer.Option(help=">1 discourages repeats.")] = 1.0,
+    greedy: Annotated[bool, typer.Option(help="Always take the likeliest token.")] = False,
+    seed: Annotated[int | None, typer.Option(help="Seed for reproducible sampling.")] = None,
+    stop: Annotated[
+        list[str] | None, typer.Option(help="Stop at this string (repeatable).")
+    ] = None,
+    stream: Annotated[bool, typer.Option(help="Print tokens as they are produced.")] = False,
+) -> None:
+    """Continue PROMPT with the model (KV cache, per-token ACT halting)."""
+    from cognate.infer.bundle import load
+
+    bundle = load(checkpoint)
+    options = dict(
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        repetition_penalty=repetition_penalty,
+        greedy=greedy,
+        seed=seed,
+        stop=tuple(stop or ()),
+    )
+    if stream:
+        for piece in bundle.stream(prompt, **options):
+            print(piece, end="", flush=True)
+        print()
+        return
+    print(bundle.generate(prompt, **options))
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

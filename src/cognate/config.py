@@ -177,7 +177,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     ema_decay: float = 0.99
     optimizer: str = "adamw"
-    precision: str = "bf16"
+    precision: str = "auto"  # bf16 autocast where the hardware has fast bf16, else fp32
     max_len: int = 128  # longest training row in tokens
     curriculum: float = 0.3  # share of the budget over which task difficulty rises to full
     eval_every: int = 250  # steps between validations (each epoch end validates too)
@@ -218,4 +218,4 @@ class TrainConfig:
 
 
 OPTIMIZERS = ("adamw", "mugrokfast", "muon")  # "muon": MuGrokfast without the filter (λ = 0)
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16")

@@ -1,0 +1,78 @@
+"""`cognate.load(CKPT)`: a checkpoint's model, tokenizer and config, ready to generate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cognate.checkpoint import load_checkpoint, model_from_checkpoint
+from cognate.config import ModelConfig
+from cognate.data.tokenizer import Tokenizer, TokenizerError
+from cognate.infer.generate import Generation, Sampling, fit_prompts, generate, stream_tokens
+from cognate.model import CognateModel
+
+
+@dataclass
+class Bundle:
+    """What a checkpoint holds, loaded: `model(ids)` gives logits [B, L, V]."""
+
+    model: CognateModel
+    tokenizer: Tokenizer
+    config: ModelConfig
+    metadata: dict[str, Any]
+    path: Path
+
+    def generate_full(self, prompts: list[str], **sampling: Any) -> list[Generation]:
+        """Generations with token ids, finish reasons and ACT steps per token."""
+        settings = Sampling(**sampling)
+        ids = [self.tokenizer.encode(p) for p in prompts]
+        return generate(self.model, ids, settings, self.tokenizer.eos_id, self.tokenizer.decode)
+
+    def generate(self, prompt: str | list[str], **sampling: Any) -> str | list[str]:
+        """Continue one prompt (returns a str) or several (a list). Options: see `Sampling`."""
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        texts = [g.text for g in self.generate_full(prompts, **sampling)]
+        return texts[0] if isinstance(prompt, str) else texts
+
+    def stream(self, prompt: str, **sampling: Any) -> Iterator[str]:
+        """Yield the text of each new token as it is produced (stops at eos or a stop string)."""
+        settings = Sampling(**sampling)
+        ids = [self.tokenizer.encode(prompt)]
+        fitted, _ = fit_prompts(ids, self.config.max_seq_len, settings.max_new_tokens)
+        produced: list[int] = []
+        shown = ""
+        for tokens, _steps in stream_tokens(self.model, fitted, settings, self.tokenizer.eos_id):
+            token = int(tokens[0])
+            if token == self.tokenizer.eos_id:
+                return
+            produced.append(token)
+            text = self.tokenizer.decode(produced)
+            cut = min((text.find(s) for s in settings.stop if s in text), default=-1)
+            if cut >= 0:
+                if cut > len(shown):
+                    yield text[len(shown) : cut]
+                return
+            if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte character
+                yield text[len(shown) :]
+                shown = text
+
+
+def load(checkpoint: str | Path, device: str = "cpu") -> Bundle:
+    """Load `RUN_DIR/NAME` (no suffix): verified weights, its tokenizer, its config."""
+    ckpt = load_checkpoint(checkpoint)
+    model = model_from_checkpoint(ckpt).to(torch.device(device)).eval()
+    tokenizer_file = ckpt.stem.parent / ckpt.metadata.get("tokenizer_file", "tokenizer.json")
+    try:
+        tokenizer = Tokenizer.load(tokenizer_file)
+    except TokenizerError as error:
+        raise TokenizerError(f"{ckpt.stem}: its tokenizer cannot be read: {error}") from None
+    if tokenizer.vocab_size != ckpt.model_config.vocab_size:
+        raise TokenizerError(
+            f"{tokenizer_file}: {tokenizer.vocab_size} tokens, but the checkpoint's model has "
+            f"{ckpt.model_config.vocab_size}"
+        )
+    return Bundle(model, tokenizer, ckpt.model_config, ckpt.metadata, ckpt.stem)
