@@ -1,0 +1,143 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from cognate.config import TrainConfig
+from cognate.model import IGNORE_INDEX
+from cognate.train import trainer as trainer_module
+from cognate.train.tracking import read_metrics
+from cognate.train.trainer import Trainer, TrainingError, TrainOptions, train
+
+SMALL_MODEL = dict(d_model=32, n_layers=2, n_heads=2, d_ff=64, d_mem=8, window=64)
+
+
+def _options(out, **changes):
+    config = dict(
+        batch_size=8,
+        precision="fp32",
+        eval_every=10,
+        eval_examples=12,
+        health_samples=4,
+        save_every=5,
+        log_every=5,
+        warmup_steps=5,
+        bpe_vocab_size=300,
+        bpe_corpus_examples=300,
+        epoch_examples=10_000,
+    )
+    config.update(changes.pop("config", {}))
+    defaults = dict(
+        out=out,
+        spec="reasoning",
+        steps=20,
+        show_progress=False,
+        config=TrainConfig(**config),
+        model_overrides=SMALL_MODEL,
+    )
+    defaults.update(changes)
+    return TrainOptions(**defaults)
+
+
+def _weights(path):
+    return load_file(str(path))
+
+
+def test_resume_after_a_kill_is_bit_identical_to_an_uninterrupted_run(tmp_path, monkeypatch):
+    train(_options(tmp_path / "straight", steps=20))
+
+    real_step = Trainer._train_step
+
+    def dies_after_step_13(self):
+        if self.step == 13:
+            raise RuntimeError("simulated kill")
+        return real_step(self)
+
+    monkeypatch.setattr(Trainer, "_train_step", dies_after_step_13)
+    with pytest.raises(RuntimeError, match="simulated kill"):
+        train(_options(tmp_path / "resumed", steps=20))
+    monkeypatch.setattr(Trainer, "_train_step", real_step)
+    assert json.loads((tmp_path / "resumed" / "last.json").read_text())["step"] == 10
+    train(_options(tmp_path / "resumed", steps=20, resume=True))
+
+    for name in ("last.safetensors", "final.safetensors", "last.state.safetensors"):
+        straight = _weights(tmp_path / "straight" / name)
+        resumed = _weights(tmp_path / "resumed" / name)
+        assert straight.keys() == resumed.keys()
+        for key in straight:
+            assert torch.equal(straight[key], resumed[key]), f"{name}: {key}"
+    steps = [r["step"] for r in read_metrics(tmp_path / "resumed") if r["kind"] == "train"]
+    assert steps == sorted(set(steps))  # steps logged before the kill were not duplicated
+
+
+def test_validation_moves_best_and_a_short_run_lowers_validation_loss(tmp_path):
+    out = tmp_path / "run"
+    meta = train(_options(out, steps=60, config=dict(lr=3e-3)))
+    validations = [r for r in read_metrics(out) if r["kind"] == "validation"]
+    assert [v["step"] for v in validations] == [10, 20, 30, 40, 50, 60]
+    losses = [v["val_loss"] for v in validations]
+    assert len(set(losses)) == len(losses)  # a real measurement, not a constant
+    assert losses[-1] < losses[0]
+    best = max(validations, key=lambda v: (v["exact_match"], -v["val_loss"]))
+    best_meta = json.loads((out / "best.json").read_text())
+    assert best_meta["step"] == best["step"]
+    assert best_meta["metrics"]["val_loss"] == best["val_loss"]
+    assert meta["step"] == 60
+    for v in validations:
+        assert set(v["health"]) >= {"distinct_1", "distinct_2", "longest_run", "collapse_alarm"}
+    assert {p.name for p in out.iterdir()} >= {
+        "tokenizer.json",
+        "metrics.jsonl",
+        "best.json",
+        "best.safetensors",
+        "last.json",
+        "last.safetensors",
+        "last.state.safetensors",
+        "final.json",
+        "final.safetensors",
+    }
+
+
+def test_epoch_ends_validate_and_write_epoch_checkpoints(tmp_path):
+    out = tmp_path / "run"
+    train(_options(out, steps=None, epochs=2, config=dict(epoch_examples=40, eval_every=1000)))
+    validations = [r["step"] for r in read_metrics(out) if r["kind"] == "validation"]
+    assert validations == [5, 10]
+    assert (out / "epoch_1.json").exists() and (out / "epoch_2.json").exists()
+    assert json.loads((out / "epoch_2.json").read_text())["epoch"] == 2
+
+
+def test_training_labels_are_the_next_tokens(tmp_path):
+    trainer = Trainer(_options(tmp_path / "run"))
+    batch = trainer.stream.batch(0)
+    targets = batch.labels != IGNORE_INDEX
+    shifted = torch.roll(batch.input_ids, -1, dims=1)
+    # every target but the last of a row is the next input token (the last one is eos)
+    inner = targets & torch.roll(targets, -1, dims=1)
+    assert torch.equal(batch.labels[inner], shifted[inner])
+
+
+def test_repeated_non_finite_losses_stop_with_a_clear_message(tmp_path, monkeypatch):
+    real_forward = trainer_module.CognateModel.forward
+
+    def poisoned(self, input_ids, labels=None, t_max=None):
+        out = real_forward(self, input_ids, labels, t_max)
+        if labels is not None and self.training:
+            out.loss = out.loss * float("nan")
+        return out
+
+    monkeypatch.setattr(trainer_module.CognateModel, "forward", poisoned)
+    with pytest.raises(TrainingError, match="non-finite loss or gradient"):
+        train(_options(tmp_path / "run", config=dict(max_nonfinite_steps=3)))
+
+
+def test_run_directory_mistakes_are_clear(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(TrainingError, match="nothing to resume"):
+        Trainer(_options(out, resume=True))
+    train(_options(out, steps=5))
+    with pytest.raises(TrainingError, match="already holds a run"):
+        Trainer(_options(out, steps=5))
+    with pytest.raises(TrainingError, match="--spec reasoning"):
+        Trainer(_options(out, steps=10, spec="memory", resume=True))
