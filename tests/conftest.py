@@ -27,3 +27,40 @@ def small_config():
         micro_steps=2,
         max_seq_len=64,
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """A saved `RUN_DIR/best` checkpoint: a small random model (like `small_config`) with its
+    own BPE tokenizer, specialization "reasoning". Returns the checkpoint path (no suffix)."""
+    from cognate.checkpoint import save_checkpoint
+    from cognate.data.datasets import train_corpus
+    from cognate.data.tasks import FAMILIES
+    from cognate.data.tokenizer import train_bpe
+    from cognate.model import CognateModel
+
+    run_dir = tmp_path_factory.mktemp("run")
+    tokenizer = train_bpe(train_corpus(dict.fromkeys(FAMILIES, 1.0), 400, seed=0), vocab_size=320)
+    config = dataclasses.replace(
+        model_config("tiny"),
+        vocab_size=tokenizer.vocab_size,
+        d_model=32,
+        n_layers=2,
+        n_heads=2,
+        d_ff=64,
+        window=8,
+        d_mem=12,
+        t_max=3,
+        micro_steps=2,
+        max_seq_len=64,
+    )
+    torch.manual_seed(0)
+    model = CognateModel(config)
+    metadata = {
+        "model_config": config.to_dict(),
+        "tokenizer_file": "tokenizer.json",
+        "run": {"spec": "reasoning"},
+    }
+    save_checkpoint(run_dir / "best", model.state_dict(), metadata)
+    tokenizer.save(run_dir)
+    return run_dir / "best"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -195,9 +196,10 @@ def test(
         return
     for r in results:
         mark = "[green]correct[/]" if r.correct else "[red]wrong[/]"
-        console.print(f"Prompt:   {r.prompt}", highlight=False, markup=False)
-        console.print(f"Expected: {r.expected}", highlight=False, markup=False)
-        console.print(f"Actual:   {r.output.strip()}", highlight=False, markup=False)
+        for label, text in (("Prompt", r.prompt), ("Expected", r.expected), ("Actual", r.output)):
+            console.print(
+                f"{label + ':':<9} {text.strip()}", highlight=False, markup=False, soft_wrap=True
+            )
         console.print(f"          {mark}  (ACT steps per token: {r.act_steps})\n", highlight=False)
     console.print(f"exact match: {sum(r.correct for r in results)}/{len(results)} = {rate:.1%}")
 
@@ -238,6 +240,52 @@ def generate(
         print()
         return
     print(bundle.generate(prompt, **options))
+
+
+def _input_lines(prompt: str | None) -> Iterator[str]:
+    """Lines of standard input until its end; with a prompt (on a terminal) through input()."""
+    if prompt is None:
+        yield from sys.stdin
+        return
+    while True:
+        try:
+            yield input(prompt)
+        except EOFError:
+            print()
+            return
+
+
+@app.command()
+def chat(
+    checkpoint: Annotated[str, typer.Argument(help="Checkpoint path without suffix.")],
+    temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 = greedy.")] = 0.7,
+    max_new_tokens: Annotated[int, typer.Option(help="Answer length limit in tokens.")] = 50,
+    seed: Annotated[int | None, typer.Option(help="Seed for reproducible sampling.")] = None,
+) -> None:
+    """Ask questions; statements ending in "." become context. Commands: /reset, /temp T, /quit.
+
+    Lines that do not end in "A:" are asked as "Q: LINE A:". When standard input is not a
+    terminal, every line is read and answered until the end of the input.
+    """
+    from cognate.infer.bundle import load
+    from cognate.infer.chat import COMMANDS, ChatSession
+    from cognate.infer.generate import Sampling
+
+    sampling = Sampling(temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
+    session = ChatSession(load(checkpoint), sampling)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        console.print(f"Chatting with {checkpoint}. Commands: {COMMANDS}.", highlight=False)
+    for line in _input_lines("> " if interactive else None):
+        try:
+            reply = session.send(line)
+        except CognateError as exc:
+            err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
+            continue
+        if session.finished:
+            break
+        if reply is not None:
+            print(reply, flush=True)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

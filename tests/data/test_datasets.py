@@ -214,6 +214,22 @@ def test_synthetic_stream_is_a_function_of_the_step(bpe):
     assert all(e.family in mixture for e in stream.examples(7))
 
 
+def test_packed_rows_hold_whole_examples_with_segment_ids(bpe):
+    mixture = SPECIALIZATIONS["reasoning"].mixture
+    stream = SyntheticStream(mixture, bpe, batch_size=4, seed=3, max_len=96)
+    batch = stream.batch(0)
+    examples = stream.examples(0)
+    assert len(examples) > 4 and batch.input_ids.shape[1] <= 96
+    real = batch.segments >= 0
+    assert (batch.labels[~real] == IGNORE_INDEX).all()
+    counts = [len(set(row[keep].tolist())) for row, keep in zip(batch.segments, real, strict=True)]
+    assert sum(counts) == len(examples)
+    for row, keep in zip(batch.segments, real, strict=True):
+        assert row[keep].tolist() == sorted(row[keep].tolist())
+    single = SyntheticStream(mixture, bpe, batch_size=4, seed=3, max_len=96, pack=False)
+    assert len(single.examples(0)) == 4
+
+
 def test_rank_slices_make_up_the_global_batch(bpe):
     mixture = SPECIALIZATIONS["reasoning"].mixture
     whole = SyntheticStream(mixture, bpe, batch_size=8, seed=42, max_len=128)

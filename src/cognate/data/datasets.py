@@ -226,6 +226,7 @@ def encode_record(tokenizer: Tokenizer, record: Record, max_len: int | None = No
 class Batch(NamedTuple):
     input_ids: torch.Tensor  # LongTensor [B, L], right-padded with eos
     labels: torch.Tensor  # LongTensor [B, L], IGNORE_INDEX on padding
+    segments: torch.Tensor | None = None  # LongTensor [B, L]: which packed sequence, if packed
 
 
 def collate(rows: Sequence[Row], pad_id: int) -> Batch:
@@ -239,6 +240,24 @@ def collate(rows: Sequence[Row], pad_id: int) -> Batch:
     return Batch(input_ids, labels)
 
 
+def pack(rows: Sequence[Sequence[Row]], pad_id: int) -> Batch:
+    """Concatenate the sequences of each row (segment ids 0, 1, ..), then right-pad.
+
+    Padding is segment -1, so the model keeps it apart from every sequence.
+    """
+    flat = [
+        ([t for ids, _ in row for t in ids], [t for _, labels in row for t in labels])
+        for row in rows
+    ]
+    batch = collate(flat, pad_id)
+    segments = torch.empty_like(batch.input_ids)
+    for i, row in enumerate(rows):
+        ids = [n for n, (sequence, _) in enumerate(row) for _ in sequence]
+        segments[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        segments[i, len(ids) :] = -1
+    return batch._replace(segments=segments)
+
+
 # --------------------------------------------------------------------------- streams
 
 
@@ -250,11 +269,12 @@ def _check_ranks(batch_size: int, rank: int, world_size: int) -> None:
 
 
 class SyntheticStream:
-    """Fresh synthetic training examples, one per row, for any step.
+    """Fresh synthetic training examples for any step, packed into rows of `max_len` tokens.
 
-    The global batch of a step holds `batch_size * world_size` examples; example `i` is drawn
-    from its own generator seeded by (seed, step, i), and rank `r` takes examples
-    `[r * batch_size, (r + 1) * batch_size)`.
+    The global batch of a step holds `batch_size * world_size` rows; row `j` is filled with
+    examples drawn from its own generator seeded by (seed, step, j) until the next one does
+    not fit, and rank `r` takes rows `[r * batch_size, (r + 1) * batch_size)`. With
+    `pack=False` each row holds one example.
     """
 
     def __init__(
@@ -266,8 +286,10 @@ class SyntheticStream:
         max_len: int,
         rank: int = 0,
         world_size: int = 1,
+        pack: bool = True,
     ) -> None:
         _check_ranks(batch_size, rank, world_size)
+        self.pack = pack
         self.mixture = dict(mixture)
         self.tokenizer = tokenizer
         self.batch_size = batch_size
@@ -276,22 +298,31 @@ class SyntheticStream:
         self.rank = rank
         self.world_size = world_size
 
-    def examples(self, step: int, difficulty: float = 1.0) -> list[Example]:
-        """This rank's examples of a step."""
+    def _row(self, step: int, row: int, difficulty: float) -> list[tuple[Example, Row]]:
+        rng = random.Random(f"{self.seed}-{step}-{row}")
+        filled: list[tuple[Example, Row]] = []
+        used = 0
+        while True:
+            example = sample_mixture(self.mixture, "train", rng, difficulty)
+            encoded = encode_example(self.tokenizer, example.prompt, example.answer, self.max_len)
+            if filled and used + len(encoded[0]) > self.max_len:
+                return filled
+            filled.append((example, encoded))
+            used += len(encoded[0])
+            if not self.pack:
+                return filled
+
+    def _rows(self, step: int, difficulty: float) -> list[list[tuple[Example, Row]]]:
         first = self.rank * self.batch_size
-        return [
-            sample_mixture(
-                self.mixture, "train", random.Random(f"{self.seed}-{step}-{i}"), difficulty
-            )
-            for i in range(first, first + self.batch_size)
-        ]
+        return [self._row(step, j, difficulty) for j in range(first, first + self.batch_size)]
+
+    def examples(self, step: int, difficulty: float = 1.0) -> list[Example]:
+        """This rank's examples of a step, row by row."""
+        return [example for row in self._rows(step, difficulty) for example, _ in row]
 
     def batch(self, step: int, difficulty: float = 1.0) -> Batch:
-        rows = [
-            encode_example(self.tokenizer, e.prompt, e.answer, self.max_len)
-            for e in self.examples(step, difficulty)
-        ]
-        return collate(rows, self.tokenizer.eos_id)
+        rows = [[encoded for _, encoded in row] for row in self._rows(step, difficulty)]
+        return pack(rows, self.tokenizer.eos_id)
 
 
 class FileStream:

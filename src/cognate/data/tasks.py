@@ -107,16 +107,12 @@ _TEMPLATES: dict[str, tuple[_Template, ...]] = {
         _T("arith.sub.symbol", "Q: What is {a} - {b}? A:", 4),
         _T("arith.sub.compute", "Q: Compute {a} - {b}. A:"),
         _T("arith.sub.minus", "Q: What is {a} minus {b}? A:"),
-        _T(
-            "arith.sub.subtract",
-            "Q: What do you get if you subtract {b} from {a}? A:",
-            heldout=True,
-        ),
+        _T("arith.sub.calculate", "Q: Calculate {a} - {b}. A:", heldout=True),
     ),
     "arith.mul": (
         _T("arith.mul.symbol", "Q: What is {a} * {b}? A:", 3),
         _T("arith.mul.times", "Q: What is {a} times {b}? A:", 2),
-        _T("arith.mul.product", "Q: What is the product of {a} and {b}? A:", heldout=True),
+        _T("arith.mul.calculate", "Q: Calculate {a} * {b}. A:", heldout=True),
     ),
     "wp.sold": (
         _T("wp.sold.store", "Q: If a store has {a_items} and sells {b}, how many are left? A:", 2),
@@ -214,8 +210,8 @@ _TEMPLATES: dict[str, tuple[_Template, ...]] = {
         _T("yn.compare.greater", "Q: Is {a} greater than {b}? A:", 2),
         _T("yn.compare.less", "Q: Is {a} less than {b}? A:", 2),
         _T("yn.compare.bigger", "Q: Is {a} bigger than {b}? A:"),
-        _T("yn.compare.larger", "Q: Is {a} larger than {b}? A:", heldout=True),
-        _T("yn.compare.smaller", "Q: Is {a} smaller than {b}? A:", heldout=True),
+        _T("yn.compare.number_greater", "Q: Is the number {a} greater than {b}? A:", heldout=True),
+        _T("yn.compare.number_less", "Q: Is the number {a} less than {b}? A:", heldout=True),
     ),
     "yn.owner": (
         _T("yn.owner.does_own", "Q: Does {name} own {an_animal}? A:", 2),
@@ -223,7 +219,7 @@ _TEMPLATES: dict[str, tuple[_Template, ...]] = {
         _T("yn.owner.owned_by", "Q: Is the {animal} owned by {name}? A:", heldout=True),
     ),
 }
-_GREATER = {"yn.compare.greater", "yn.compare.bigger", "yn.compare.larger"}
+_GREATER = {"yn.compare.greater", "yn.compare.bigger", "yn.compare.number_greater"}
 _FAMILY_OF_GROUP = {
     "arith": "arithmetic",
     "wp": "word_problems",

@@ -5,8 +5,9 @@ end-of-text token already ended it). A numeric expected answer matches when the 
 in the output equals it ("8 apples" answers 8); a text answer matches when the output starts
 with it at a word boundary ("Paris." answers Paris, "Parisian" does not).
 
-Output health looks for the mode collapse the seed saw ("did did did", "::::", "4444"):
-outputs are split into units (words, single digits, single punctuation marks).
+Output health looks for the mode collapse the seed saw ("did did did", "::::", "44444444"):
+outputs are split into units (words, single digits, single punctuation marks). A lone number
+of up to five digits is an answer, whatever its digits ("111").
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _UNIT = re.compile(r"[^\W\d_]+|\d|[^\w\s]")
+_SHORT_NUMBER = re.compile(r"-?\d{1,5}(?:\.\d+)?")
 
 # An output is degenerate when it repeats itself: a word three times in a row, any unit six
 # times in a row, or (with >= 3 units) at most a third of its units distinct.
@@ -57,6 +59,8 @@ def _longest_run(items: Sequence[str]) -> tuple[int, str]:
 
 
 def is_degenerate(text: str) -> bool:
+    if _SHORT_NUMBER.fullmatch(text.strip()):
+        return False
     parts = units(text)
     if not parts:
         return False

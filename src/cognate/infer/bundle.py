@@ -12,7 +12,7 @@ import torch
 from cognate.checkpoint import load_checkpoint, model_from_checkpoint
 from cognate.config import ModelConfig
 from cognate.data.tokenizer import Tokenizer, TokenizerError
-from cognate.infer.generate import Generation, Sampling, fit_prompts, generate, stream_tokens
+from cognate.infer.generate import Generation, Sampling, generate, stream_text
 from cognate.model import CognateModel
 
 
@@ -39,26 +39,10 @@ class Bundle:
         return texts[0] if isinstance(prompt, str) else texts
 
     def stream(self, prompt: str, **sampling: Any) -> Iterator[str]:
-        """Yield the text of each new token as it is produced (stops at eos or a stop string)."""
+        """Yield the continuation of one prompt piece by piece; the pieces join to `generate`'s."""
         settings = Sampling(**sampling)
-        ids = [self.tokenizer.encode(prompt)]
-        fitted, _ = fit_prompts(ids, self.config.max_seq_len, settings.max_new_tokens)
-        produced: list[int] = []
-        shown = ""
-        for tokens, _steps in stream_tokens(self.model, fitted, settings, self.tokenizer.eos_id):
-            token = int(tokens[0])
-            if token == self.tokenizer.eos_id:
-                return
-            produced.append(token)
-            text = self.tokenizer.decode(produced)
-            cut = min((text.find(s) for s in settings.stop if s in text), default=-1)
-            if cut >= 0:
-                if cut > len(shown):
-                    yield text[len(shown) : cut]
-                return
-            if not text.endswith("\ufffd"):  # wait for the rest of a multi-byte character
-                yield text[len(shown) :]
-                shown = text
+        tok = self.tokenizer
+        return stream_text(self.model, tok.encode(prompt), settings, tok.eos_id, tok.decode)
 
 
 def load(checkpoint: str | Path, device: str = "cpu") -> Bundle:

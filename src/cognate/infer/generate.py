@@ -63,20 +63,24 @@ class Generation:
     prompt_truncated: bool = False
 
 
+def apply_repetition_penalty(logits: Tensor, seen: Tensor, penalty: float) -> Tensor:
+    """Make the tokens already seen [B, V] (bool) less likely: positive logits are divided by
+    the penalty, negative ones multiplied by it; other tokens keep their logits."""
+    if penalty == 1.0:
+        return logits
+    penalized = torch.where(logits > 0, logits / penalty, logits * penalty)
+    return torch.where(seen, penalized, logits)
+
+
 def pick_next(
-    logits: Tensor, history: Tensor | None, sampling: Sampling, generator: torch.Generator | None
+    logits: Tensor, seen: Tensor, sampling: Sampling, generator: torch.Generator | None
 ) -> Tensor:
-    """logits [B, V] (fp32) -> next token ids [B]. history [B, n] feeds the repetition penalty."""
-    logits = logits.clone()
-    if sampling.repetition_penalty != 1.0 and history is not None and history.numel():
-        seen = logits.gather(1, history)
-        penalized = torch.where(
-            seen > 0, seen / sampling.repetition_penalty, seen * sampling.repetition_penalty
-        )
-        logits.scatter_(1, history, penalized)
+    """logits [B, V] (fp32) -> next token ids [B]. seen [B, V] feeds the repetition penalty."""
+    logits = apply_repetition_penalty(logits, seen, sampling.repetition_penalty)
     if sampling.is_greedy:
         return logits.argmax(dim=-1)
-    logits = logits / sampling.temperature
+    # Shift the maximum to 0 first, so that a tiny temperature gives -inf, never inf - inf.
+    logits = (logits - logits.amax(dim=-1, keepdim=True)) / sampling.temperature
     if sampling.top_k is not None:
         kth = logits.topk(min(sampling.top_k, logits.shape[-1]), dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -137,23 +141,44 @@ def stream_tokens(
     Rows keep producing tokens after their own end (the caller decides what to keep); the
     iteration stops after max_new_tokens or when the caller stops consuming it.
     """
+    device = next(model.parameters()).device
     generator = None
     if sampling.seed is not None:
-        generator = torch.Generator().manual_seed(sampling.seed)
-    device = next(model.parameters()).device
+        generator = torch.Generator(device).manual_seed(sampling.seed)
     ids, valid = _left_pad(prompts, eos_id)
     ids, valid = ids.to(device), valid.to(device)
+    seen = torch.zeros(len(prompts), model.config.vocab_size, dtype=torch.bool, device=device)
+    seen[valid.nonzero(as_tuple=True)[0], ids[valid]] = True  # padding is not seen
     out = model.infer(
-        ids, valid=valid, use_cache=True, last_only=True, threshold=sampling.act_threshold
+        ids,
+        valid=None if bool(valid.all()) else valid,  # no padding: plain causal attention
+        use_cache=True,
+        last_only=True,
+        threshold=sampling.act_threshold,
     )
-    history = ids.masked_fill(~valid, eos_id)
-    for _ in range(sampling.max_new_tokens):
-        token = pick_next(out.logits[:, -1], history, sampling, generator)
+    for produced in range(1, sampling.max_new_tokens + 1):
+        token = pick_next(out.logits[:, -1], seen, sampling, generator)
         yield token, out.steps[:, -1]
-        history = torch.cat([history, token[:, None]], dim=1)
+        if produced == sampling.max_new_tokens:
+            return
+        seen[torch.arange(len(prompts), device=device), token] = True
         out = model.infer(
             token[:, None], state=out.state, use_cache=True, threshold=sampling.act_threshold
         )
+
+
+def _first_stop(text: str, stops: Sequence[str]) -> int | None:
+    """Where the earliest stop string starts in text, or None."""
+    found = [i for i in (text.find(s) for s in stops) if i >= 0]
+    return min(found) if found else None
+
+
+def _stop_prefix_length(text: str, stops: Sequence[str]) -> int:
+    """Length of the longest end of text that could be the start of a stop string."""
+    return max(
+        (k for s in stops for k in range(1, len(s)) if text.endswith(s[:k])),
+        default=0,
+    )
 
 
 def generate(
@@ -162,12 +187,11 @@ def generate(
     sampling: Sampling,
     eos_id: int,
     decode: Callable[[list[int]], str],
-    on_token: Callable[[int, int], None] | None = None,
 ) -> list[Generation]:
     """Continue each prompt (token ids) until eos, a stop string or max_new_tokens.
 
-    decode turns token ids into text (for stop strings and the result); on_token(row, id)
-    is called for every kept token, for streaming.
+    Prompts longer than the model's context lose tokens on the left (see `fit_prompts`).
+    decode turns token ids into text (for stop strings and the result).
     """
     prompts, truncated = fit_prompts(prompts, model.config.max_seq_len, sampling.max_new_tokens)
     results = [Generation(prompt_truncated=t) for t in truncated]
@@ -182,16 +206,45 @@ def generate(
                 continue
             result.token_ids.append(token)
             result.act_steps.append(step)
-            if on_token is not None:
-                on_token(row, token)
-            if sampling.stop:
-                text = decode(result.token_ids)
-                if any(s in text for s in sampling.stop):
-                    result.finish_reason, done[row] = "stop", True
+            if sampling.stop and _first_stop(decode(result.token_ids), sampling.stop) is not None:
+                result.finish_reason, done[row] = "stop", True
         if all(done):
             break
     for result in results:
         result.text = decode(result.token_ids)
-        for stop in sampling.stop:
-            result.text = result.text.split(stop)[0]
+        cut = _first_stop(result.text, sampling.stop)
+        result.text = result.text if cut is None else result.text[:cut]
     return results
+
+
+def stream_text(
+    model: CognateModel,
+    prompt: Sequence[int],
+    sampling: Sampling,
+    eos_id: int,
+    decode: Callable[[list[int]], str],
+) -> Iterator[str]:
+    """Yield one prompt's continuation piece by piece as tokens are produced.
+
+    The pieces join to what `generate` returns: text that might begin a stop string, or ends
+    in an incomplete multi-byte character, is held back until the next tokens settle it.
+    """
+    fitted, _ = fit_prompts([prompt], model.config.max_seq_len, sampling.max_new_tokens)
+    produced: list[int] = []
+    text, shown = "", 0
+    for tokens, _steps in stream_tokens(model, fitted, sampling, eos_id):
+        token = int(tokens[0])
+        if token == eos_id:
+            break
+        produced.append(token)
+        text = decode(produced)
+        cut = _first_stop(text, sampling.stop)
+        if cut is not None:
+            text = text[:cut]
+            break
+        ready = len(text) - _stop_prefix_length(text, sampling.stop)
+        if ready > shown and not text[:ready].endswith("\ufffd"):
+            yield text[shown:ready]
+            shown = ready
+    if len(text) > shown:
+        yield text[shown:]

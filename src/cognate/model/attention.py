@@ -17,13 +17,19 @@ KeysValues = tuple[Tensor, Tensor]  # each [B, H, m, head_dim], keys already rot
 
 
 def window_mask(
-    query_positions: Tensor, key_positions: Tensor, window: int, key_valid: Tensor | None
+    query_positions: Tensor,
+    key_positions: Tensor,
+    window: int,
+    key_valid: Tensor | None = None,
+    query_segments: Tensor | None = None,
+    key_segments: Tensor | None = None,
 ) -> Tensor:
     """Boolean mask of allowed (query, key) pairs, broadcastable to [B, H, n, m].
 
     query_positions [n] or [B, n]; key_positions [m]; key_valid [B, m] marks real (not
     padding) keys. A padding key is attended to only by its own position, so that every
     query row keeps one allowed key (a fully masked row would make softmax produce NaN).
+    Packed rows pass segment ids (query [B, n], key [B, m]): attention stays in a segment.
     """
     if query_positions.dim() == 1:
         query_positions = query_positions[None]
@@ -31,6 +37,8 @@ def window_mask(
     allowed = (delta >= 0) & (delta < window)
     if key_valid is not None:
         allowed = (allowed & key_valid[:, None, :]) | (delta == 0)
+    if query_segments is not None and key_segments is not None:
+        allowed = allowed & (query_segments[:, :, None] == key_segments[:, None, :])
     return allowed[:, None]  # [B or 1, 1, n, m]
 
 

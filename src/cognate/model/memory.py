@@ -33,9 +33,17 @@ class LongTermMemory(nn.Module):
         return torch.zeros(batch_size, self.d_mem, device=device)
 
     def forward(
-        self, h: Tensor, state: Tensor | None = None, valid: Tensor | None = None
+        self,
+        h: Tensor,
+        state: Tensor | None = None,
+        valid: Tensor | None = None,
+        segment_starts: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
-        """h [B, L, D]; state [B, d_mem] or None (zeros); valid [B, L] masks padding inputs."""
+        """h [B, L, D]; state [B, d_mem] or None (zeros); valid [B, L] masks padding inputs.
+
+        segment_starts [B, L]: for packed rows, the index where each position's sequence
+        starts; the memory restarts from zero there.
+        """
         log_a = F.logsigmoid(self.decay_logit.float())  # [d_mem]
         inputs = self.down(h).float() * (1.0 - log_a.exp())  # [B, L, d_mem]
         if valid is not None:
@@ -55,6 +63,8 @@ class LongTermMemory(nn.Module):
                 states.append(chunk_states)
                 state = chunk_states[:, -1]
         memory = torch.cat(states, dim=1)
+        if segment_starts is not None:
+            memory = _restart_at_segments(memory, log_a, segment_starts)
         return self.up(memory.to(h.dtype)), state
 
     def step(self, h: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
@@ -62,3 +72,17 @@ class LongTermMemory(nn.Module):
         a = torch.sigmoid(self.decay_logit.float())
         state = a * state + (1.0 - a) * self.down(h).float()
         return self.up(state.to(h.dtype)), state
+
+
+def _restart_at_segments(memory: Tensor, log_a: Tensor, starts: Tensor) -> Tensor:
+    """Turn the states of one long recurrence into states that restart at every segment.
+
+    With p the start of t's segment, the recurrence gives m_t = a^(t-p+1) m_(p-1) + (terms
+    from p..t), so the restarted state is m_t - a^(t-p+1) m_(p-1)  (m_(-1) = 0).
+    """
+    _, length, d_mem = memory.shape
+    steps = torch.arange(length, device=memory.device)
+    before = (starts - 1).clamp(min=0)
+    carried = memory.gather(1, before[..., None].expand(-1, -1, d_mem)) * (starts > 0)[..., None]
+    decay = torch.exp((steps - starts + 1)[..., None].float() * log_a)  # [B, L, d_mem]
+    return memory - decay * carried

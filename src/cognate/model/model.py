@@ -36,6 +36,14 @@ def _last_positions(t: Tensor, keep: int, dim: int) -> Tensor:
     return t.narrow(dim, size - min(keep, size), min(keep, size))
 
 
+def _segment_starts(segments: Tensor) -> Tensor:
+    """segments [B, L] (contiguous ids) -> index where each position's segment starts."""
+    steps = torch.arange(segments.shape[1], device=segments.device).expand_as(segments)
+    is_start = torch.ones_like(segments, dtype=torch.bool)
+    is_start[:, 1:] = segments[:, 1:] != segments[:, :-1]
+    return torch.where(is_start, steps, 0).cummax(dim=1).values
+
+
 class Block(nn.Module):
     """Pre-norm transformer block with causal sliding-window self-attention."""
 
@@ -89,6 +97,7 @@ class Encoded:
     key_positions: Tensor  # [m]
     positions: Tensor  # [n], positions of the new tokens
     mask: Tensor | None  # new tokens x keys, None when attention is plain causal (see Attention)
+    segments: Tensor | None  # [B, n] ids of packed sequences
     state: DecodeState | None
 
 
@@ -155,10 +164,13 @@ class CognateModel(nn.Module):
         state: DecodeState | None = None,
         valid: Tensor | None = None,
         use_cache: bool = False,
+        segments: Tensor | None = None,
     ) -> Encoded:
         """Run the backbone, memory and gate over new tokens [B, n], after `state` if given.
 
         valid [B, n] marks real tokens (False for left padding); None means all are real.
+        segments [B, n] (training on packed rows, no state): ids of the sequences packed in
+        a row; attention and memory never cross from one to the next.
         """
         batch, n = input_ids.shape
         device = input_ids.device
@@ -171,8 +183,14 @@ class CognateModel(nn.Module):
         plain_causal = past_len == 0 and n <= self.config.window
         one_token_sees_all = n == 1 and past_len < self.config.window
         mask = None
-        if key_valid is not None or not (plain_causal or one_token_sees_all):
-            mask = window_mask(positions, key_positions, self.config.window, key_valid)
+        if (
+            key_valid is not None
+            or segments is not None
+            or not (plain_causal or one_token_sees_all)
+        ):
+            mask = window_mask(
+                positions, key_positions, self.config.window, key_valid, segments, segments
+            )
 
         h = self.embed(input_ids)
         layer_kv = []
@@ -181,7 +199,8 @@ class CognateModel(nn.Module):
             h, kv = block(h, cos, sin, mask, past)
             layer_kv.append(kv)
         h = self.backbone_norm(h)
-        m, memory_state = self.memory(h, state.memory if state is not None else None, valid)
+        starts = _segment_starts(segments) if segments is not None else None
+        m, memory_state = self.memory(h, state.memory if state is not None else None, valid, starts)
         x, g = self.gate(h, m)
 
         k, v = self.recursion.cross_attn.keys_values(x, cos, sin)
@@ -201,7 +220,7 @@ class CognateModel(nn.Module):
                 cross_kv=(_last_positions(k, keep, dim=2), _last_positions(v, keep, dim=2)),
                 memory=memory_state,
             )
-        return Encoded(x, g, (k, v), key_positions, positions, mask, new_state)
+        return Encoded(x, g, (k, v), key_positions, positions, mask, segments, new_state)
 
     @staticmethod
     def _key_valid(
@@ -221,20 +240,27 @@ class CognateModel(nn.Module):
     # -- training --------------------------------------------------------------------------
 
     def forward(
-        self, input_ids: Tensor, labels: Tensor | None = None, t_max: int | None = None
+        self,
+        input_ids: Tensor,
+        labels: Tensor | None = None,
+        t_max: int | None = None,
+        segments: Tensor | None = None,
     ) -> Tensor | ModelOutput:
         """input_ids [B, L] -> logits [B, L, V] at each token's halting step.
 
         With labels [B, L] (labels[t] is the token to predict at t, IGNORE_INDEX where no loss
         is taken) returns a ModelOutput; the recursion and the LM head then run only at target
-        positions. t_max (<= config.t_max) trains with fewer recursion steps.
+        positions. t_max (<= config.t_max) trains with fewer recursion steps. segments [B, L]
+        marks sequences packed into one row (see `encode`).
         """
         if labels is None:
-            return self.infer(input_ids).logits
-        return self._train_forward(input_ids, labels, t_max or self.config.t_max)
+            return self.infer(input_ids, segments=segments).logits
+        return self._train_forward(input_ids, labels, t_max or self.config.t_max, segments)
 
-    def _train_forward(self, input_ids: Tensor, labels: Tensor, t_max: int) -> ModelOutput:
-        enc = self.encode(input_ids)
+    def _train_forward(
+        self, input_ids: Tensor, labels: Tensor, t_max: int, segments: Tensor | None
+    ) -> ModelOutput:
+        enc = self.encode(input_ids, segments=segments)
         is_target = labels != IGNORE_INDEX  # [B, L]
         counts = is_target.sum(dim=1)
         n_query = max(int(counts.max()), 1)
@@ -248,7 +274,10 @@ class CognateModel(nn.Module):
         cos, sin = self.rotary(query_pos.flatten())
         cos = cos.view(*query_pos.shape, -1)[:, None]  # [B, 1, K, head_dim]
         sin = sin.view(*query_pos.shape, -1)[:, None]
-        mask = window_mask(query_pos, enc.key_positions, self.config.window, None)
+        query_segments = segments.gather(1, query_pos) if segments is not None else None
+        mask = window_mask(
+            query_pos, enc.key_positions, self.config.window, None, query_segments, segments
+        )
 
         weights = self.config.step_weights()[-t_max:]
         weights = [w / sum(weights) for w in weights]
@@ -299,13 +328,14 @@ class CognateModel(nn.Module):
         use_cache: bool = False,
         last_only: bool = False,
         threshold: float | None = None,
+        segments: Tensor | None = None,
     ) -> Inference:
         """Logits of new tokens [B, n] (after `state`), each at its own halting step.
 
         A token stops at the first recursion step whose halt probability reaches `threshold`
         (default: the config's), or at T_max. last_only computes only the last position.
         """
-        enc = self.encode(input_ids, state, valid, use_cache)
+        enc = self.encode(input_ids, state, valid, use_cache, segments)
         x, positions, mask = enc.x, enc.positions, enc.mask
         if last_only:
             x, positions = x[:, -1:], positions[-1:]
@@ -332,9 +362,9 @@ class CognateModel(nn.Module):
         return Inference(self.head(y_out).float(), steps, enc.state)
 
     @torch.no_grad()
-    def step_logits(self, input_ids: Tensor) -> Tensor:
+    def step_logits(self, input_ids: Tensor, segments: Tensor | None = None) -> Tensor:
         """Logits of every recursion step, no halting: [B, L] -> [T, B, L, V]."""
-        enc = self.encode(input_ids)
+        enc = self.encode(input_ids, segments=segments)
         cos, sin = self.rotary(enc.positions)
         z, y = self.recursion.start(enc.x)
         out = []

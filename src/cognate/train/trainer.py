@@ -442,9 +442,11 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         for micro in range(accum):
             batch = self.stream.batch(self.step * accum + micro, difficulty)
-            ids, labels = batch.input_ids.to(self.dist.device), batch.labels.to(self.dist.device)
+            device = self.dist.device
+            ids, labels = batch.input_ids.to(device), batch.labels.to(device)
+            segments = batch.segments.to(device) if batch.segments is not None else None
             with self.dist.no_sync(self.train_model, last=micro == accum - 1), self._autocast():
-                out = self.train_model(ids, labels)
+                out = self.train_model(ids, labels, segments=segments)
                 loss = out.loss / accum
             if not torch.isfinite(loss):
                 finite = False
