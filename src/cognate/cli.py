@@ -288,8 +288,38 @@ def chat(
             print(reply, flush=True)
 
 
+@app.command()
+def report(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run directories to test and report.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Report file (default RUN_DIR/REPORT.md).")
+    ] = None,
+) -> None:
+    """Test each run's best checkpoint and write the Markdown testing report (+ PNG figures)."""
+    from cognate.evaluate.report import write_report
+
+    target = out or run_dirs[0] / "REPORT.md"
+    console.print(f"report written to {write_report(run_dirs, target)}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Directory for the three runs and REPORT.md.")] = Path(
+        "runs/demo"
+    ),
+    minutes: Annotated[
+        float, typer.Option(help="Total budget: training of all three models plus testing.")
+    ] = 30.0,
+) -> None:
+    """The main job: train the reasoning, memory and speed models on CPU, test, write REPORT.md."""
+    from cognate.train.demo import run_demo
+
+    path = run_demo(out, minutes, console)
+    console.print(f"\nreport: {path}")
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    err_console.print(f"warning: {message}", highlight=False)
+    err_console.print(f"warning: {message}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:

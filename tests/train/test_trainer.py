@@ -6,8 +6,8 @@ from safetensors.torch import load_file
 
 from cognate.config import TrainConfig
 from cognate.model import IGNORE_INDEX
+from cognate.rundir import read_metrics
 from cognate.train import trainer as trainer_module
-from cognate.train.tracking import read_metrics
 from cognate.train.trainer import Trainer, TrainingError, TrainOptions, train
 
 SMALL_MODEL = dict(d_model=32, n_layers=2, n_heads=2, d_ff=64, d_mem=8, window=64)

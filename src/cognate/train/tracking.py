@@ -8,15 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cognate.errors import CognateError
-
-METRICS_FILE = "metrics.jsonl"
-
-
-def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    path = Path(run_dir) / METRICS_FILE
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+from cognate.rundir import METRICS_FILE, read_metrics
 
 
 class MetricsLog:

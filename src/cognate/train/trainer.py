@@ -58,10 +58,10 @@ from cognate.evaluate.suites import (
 from cognate.infer.generate import Sampling
 from cognate.model import CognateModel
 from cognate.optim import build_optimizer, mugrokfast_config
+from cognate.rundir import TOKENIZER_FILE
 from cognate.train.distributed import Distributed
 from cognate.train.tracking import MetricsLog
 
-TOKENIZER_FILE = "tokenizer.json"
 VALIDATION_SEED = 7  # fixed: every run of a spec validates on the same examples
 HEALTH_SAMPLING = Sampling(temperature=0.7, max_new_tokens=24, seed=1234, stop=("\n",))
 
