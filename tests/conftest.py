@@ -52,7 +52,7 @@ def tiny_checkpoint(tmp_path_factory):
         d_mem=12,
         t_max=3,
         micro_steps=2,
-        max_seq_len=64,
+        max_seq_len=128,
     )
     torch.manual_seed(0)
     model = CognateModel(config)
@@ -64,3 +64,13 @@ def tiny_checkpoint(tmp_path_factory):
     save_checkpoint(run_dir / "best", model.state_dict(), metadata)
     tokenizer.save(run_dir)
     return run_dir / "best"
+
+
+@pytest.fixture
+def one_thread():
+    """Run a test on one thread: tiny models gain nothing from more, and OpenMP worker threads
+    spinning on a core that another job holds slow small operations down a hundredfold."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -200,7 +200,8 @@ def test(
             console.print(
                 f"{label + ':':<9} {text.strip()}", highlight=False, markup=False, soft_wrap=True
             )
-        console.print(f"          {mark}  (ACT steps per token: {r.act_steps})\n", highlight=False)
+        steps = f"          {mark}  (ACT steps per token: {r.act_steps})\n"
+        console.print(steps, highlight=False, soft_wrap=True)
     console.print(f"exact match: {sum(r.correct for r in results)}/{len(results)} = {rate:.1%}")
 
 

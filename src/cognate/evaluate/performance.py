@@ -6,7 +6,6 @@ python -m cognate.evaluate.performance RUN_DIR/best   # prints one JSON object
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -17,6 +16,14 @@ from cognate.errors import CognateError
 
 PROBE_PROMPT = "Q: A train travels 60 miles in 2 hours. What is its speed? A:"
 PROBE_TOKENS = 50
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM, Linux). Not ru_maxrss: a child process
+    inherits its parent's peak through fork and exec, so it would report at least that."""
+    with open("/proc/self/status") as status:
+        peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    return peak_kb / 1024
 
 
 def measure(checkpoint: str | Path) -> dict[str, Any]:
@@ -41,7 +48,7 @@ def measure(checkpoint: str | Path) -> dict[str, Any]:
         figures[f"act_steps_mean_{label}"] = round(
             sum(result.act_steps) / max(1, len(result.act_steps)), 3
         )
-    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    figures["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return figures
 
 

@@ -33,12 +33,15 @@ class Sampling:
     act_threshold: float | None = None  # None: the model's own threshold
 
     def __post_init__(self) -> None:
+        if isinstance(self.stop, str):  # one stop string, not its characters
+            object.__setattr__(self, "stop", (self.stop,))
         problems = {
             "max_new_tokens must be >= 1": self.max_new_tokens >= 1,
             "temperature must be >= 0": self.temperature >= 0,
             "top_k must be >= 1": self.top_k is None or self.top_k >= 1,
             "top_p must be in (0, 1]": self.top_p is None or 0 < self.top_p <= 1,
             "repetition_penalty must be > 0": self.repetition_penalty > 0,
+            "a stop string must not be empty": all(self.stop),
         }
         for message, ok in problems.items():
             if not ok:
@@ -193,6 +196,8 @@ def generate(
     Prompts longer than the model's context lose tokens on the left (see `fit_prompts`).
     decode turns token ids into text (for stop strings and the result).
     """
+    if not prompts:
+        return []
     prompts, truncated = fit_prompts(prompts, model.config.max_seq_len, sampling.max_new_tokens)
     results = [Generation(prompt_truncated=t) for t in truncated]
     done = [False] * len(prompts)

@@ -1,0 +1,67 @@
+"""Suites, prompts files and the shared decoding + scoring path."""
+
+import pytest
+
+import cognate
+from cognate.errors import CognateError
+from cognate.evaluate import suites
+from cognate.evaluate.metrics import is_correct
+from cognate.evaluate.suites import exact_match, read_prompts_file, run_items, suite_items
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_run_items_scores_every_item_in_order(tiny_checkpoint):
+    bundle = cognate.load(tiny_checkpoint)
+    items = [
+        suites.TestItem("Q: What is 2 + 2? A:", "4"),
+        suites.TestItem("The sky is blue. Q: What color is the sky? A:", "blue"),
+        suites.TestItem("Q: Is 7 greater than 3? A:", "Yes"),
+    ]
+    bundle.model.train()
+    results = run_items(bundle.model, bundle.tokenizer, items, batch_size=2)
+    assert bundle.model.training  # the caller's mode is restored
+    assert [r.prompt for r in results] == [item.prompt for item in items]
+    for result in results:
+        assert "\n" not in result.output
+        assert result.correct == is_correct(result.output, result.expected)
+        assert len(result.act_steps) >= 1
+    assert exact_match(results) == sum(r.correct for r in results) / 3
+
+
+def test_suite_items():
+    assert len(suite_items("reasoning", "seed")) == 3
+    assert suite_items("memory", "seed")[0].expected == "Paris"
+    with pytest.raises(CognateError, match="unknown suite"):
+        suite_items("reasoning", "everything")
+
+
+def test_a_prompts_file_is_read(tmp_path):
+    path = tmp_path / "prompts.jsonl"
+    path.write_text(
+        '{"prompt": "Q: What is 1 + 1? A:", "answer": "2"}\n\n{"prompt": "x", "answer": "y"}\n'
+    )
+    assert [item.expected for item in read_prompts_file(path)] == ["2", "y"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            b'{"prompt": "a", "answer": "b"}\n{"prompt": "c", "answer": \n',
+            r"prompts.jsonl:2: invalid JSON",
+        ),
+        (
+            b'{"prompt": "a", "answer": "b"}\n{"prompt": "\xff\xfe"}\n',
+            r"prompts.jsonl:2: not UTF-8",
+        ),
+        (b'{"prompt": "a"}\n', r"prompts.jsonl:1: missing key 'answer'"),
+        (b'{"text": "free text"}\n', r"prompts.jsonl: record 1 has no prompt/answer pair"),
+        (b"", r"prompts.jsonl: empty file"),
+    ],
+)
+def test_a_bad_prompts_file_names_the_file_and_line(tmp_path, content, message):
+    path = tmp_path / "prompts.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(CognateError, match=message):
+        read_prompts_file(path)

@@ -1,0 +1,202 @@
+"""The `cognate` commands test, generate and chat, run as a user would: output, exit codes,
+and one-line errors (through `cli.main`, which turns a CognateError into `error: ...`)."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+import cognate
+from cognate.cli import main
+from cognate.infer.chat import ChatSession
+from cognate.infer.generate import Sampling
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+PROMPT = "Q: What is 25 + 17? A:"
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch):
+    """Run `cognate ARGS...` in this process: (exit code, stdout, stderr)."""
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main replaces it
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["cognate", *map(str, args)])
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        with pytest.raises(SystemExit) as stop:
+            main()
+        out, err = capsys.readouterr()
+        return stop.value.code or 0, out, err
+
+    return run
+
+
+def assert_one_error_line(err: str, *parts: str) -> None:
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+    for part in parts:
+        assert part in err
+
+
+@pytest.mark.parametrize("command", ["test", "generate", "chat"])
+def test_a_missing_checkpoint_is_one_line(run_cli, tmp_path, command):
+    extra = ["hi"] if command == "generate" else []
+    code, out, err = run_cli(command, tmp_path / "nothing" / "best", *extra)
+    assert code == 1
+    assert out == ""
+    assert_one_error_line(err, "nothing/best", "no checkpoint here")
+
+
+def test_generate_prints_the_continuation(run_cli, tiny_checkpoint):
+    bundle = cognate.load(tiny_checkpoint)
+    expected = bundle.generate(PROMPT, greedy=True, max_new_tokens=12)
+    code, out, err = run_cli(
+        "generate", tiny_checkpoint, PROMPT, "--greedy", "--max-new-tokens", 12
+    )
+    assert (code, out, err) == (0, expected + "\n", "")
+    code, out, _ = run_cli(
+        "generate", tiny_checkpoint, PROMPT, "--greedy", "--max-new-tokens", 12, "--stream"
+    )
+    assert (code, out) == (0, expected + "\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["", "--greedy"], "prompt 1 is empty"),
+        ([PROMPT, "--temperature", "-1"], "temperature must be >= 0"),
+        ([PROMPT, "--top-p", "2"], "top_p must be in (0, 1]"),
+        ([PROMPT, "--max-new-tokens", "500"], "leaves no room for a prompt"),
+    ],
+)
+def test_generate_refuses_bad_input_in_one_line(run_cli, tiny_checkpoint, args, message):
+    code, out, err = run_cli("generate", tiny_checkpoint, *args)
+    assert code == 1
+    assert out == ""
+    assert_one_error_line(err, message)
+
+
+def test_a_too_long_prompt_is_truncated_with_a_warning(run_cli, tiny_checkpoint):
+    long_prompt = "The ball of Mira is red. " * 20 + PROMPT
+    code, out, err = run_cli(
+        "generate", tiny_checkpoint, long_prompt, "--greedy", "--max-new-tokens", 10
+    )
+    assert code == 0
+    assert err.startswith("warning: 1 prompt(s) longer than 118 tokens were truncated from")
+    assert err.count("\n") == 1
+    assert out.endswith("\n")
+
+
+def test_test_json_prints_one_object(run_cli, tiny_checkpoint):
+    code, out, err = run_cli("test", tiny_checkpoint, "--suite", "seed", "--json")
+    assert (code, err) == (0, "")
+    payload = json.loads(out)
+    assert set(payload) == {"checkpoint", "results", "exact_match"}
+    assert payload["checkpoint"] == str(tiny_checkpoint)
+    assert len(payload["results"]) == 3  # the seed's reasoning prompts (the run's spec)
+    for result in payload["results"]:
+        assert set(result) == {"prompt", "expected", "output", "correct", "act_steps"}
+        assert all(1 <= s <= 3 for s in result["act_steps"])
+    correct = sum(r["correct"] for r in payload["results"])
+    assert payload["exact_match"] == correct / 3
+
+
+def test_test_shows_prompt_expected_actual(run_cli, tiny_checkpoint):
+    code, out, _ = run_cli("test", tiny_checkpoint, "--suite", "seed", "--spec", "memory")
+    assert code == 0
+    lines = out.splitlines()
+    prompts = [line for line in lines if line.startswith("Prompt:   ")]
+    assert len(prompts) == 3
+    assert "The capital of France is Paris. The capital of Germany is Berlin. Q:" in prompts[0]
+    assert sum(line.startswith("Expected: ") for line in lines) == 3
+    assert sum(line.startswith("Actual:   ") for line in lines) == 3
+    assert lines[-1].startswith("exact match: ")
+
+
+def test_test_scores_a_prompts_file(run_cli, tiny_checkpoint, tmp_path):
+    path = tmp_path / "mine.jsonl"
+    path.write_text('{"prompt": "Q: What is 3 + 4? A:", "answer": "7"}\n')
+    code, out, _ = run_cli("test", tiny_checkpoint, "--prompts", path, "--json")
+    assert code == 0
+    assert [r["expected"] for r in json.loads(out)["results"]] == ["7"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            b'{"prompt": "a", "answer": "b"}\n{"prompt": "c", "answer"\n',
+            "mine.jsonl:2: invalid JSON",
+        ),
+        (
+            b'{"prompt": "a", "answer": "b"}\n{"prompt": "\xff", "answer": "b"}\n',
+            "mine.jsonl:2: not UTF-8",
+        ),
+    ],
+)
+def test_test_refuses_a_bad_prompts_file_in_one_line(
+    run_cli, tiny_checkpoint, tmp_path, content, message
+):
+    path = tmp_path / "mine.jsonl"
+    path.write_bytes(content)
+    code, out, err = run_cli("test", tiny_checkpoint, "--prompts", path)
+    assert code == 1
+    assert out == ""
+    assert_one_error_line(err, message)
+
+
+def test_chat_answers_each_line_of_a_pipe(run_cli, tiny_checkpoint):
+    lines = [
+        "The capital of Zorvia is Belka.",
+        "What is the capital of Zorvia?",
+        "/temp 0.5",
+        "/temp warm",
+        "/reset",
+        "Q: What is 2 + 2? A:",
+        "/quit",
+        "Never asked?",
+    ]
+    code, out, err = run_cli(
+        "chat",
+        tiny_checkpoint,
+        "--temperature",
+        0,
+        "--seed",
+        1,
+        "--max-new-tokens",
+        6,
+        stdin="\n".join(lines) + "\n",
+    )
+    assert code == 0
+    assert_one_error_line(err, "/temp needs a number")
+    session = ChatSession(
+        cognate.load(tiny_checkpoint), Sampling(temperature=0, seed=1, max_new_tokens=6)
+    )
+    replies = [session.send(line) for line in lines[:3]] + [
+        session.send(line) for line in lines[4:6]
+    ]
+    assert out.split("\n") == [r for r in replies if r is not None] + [""]
+    assert replies[2:4] == ["temperature 0.5", "history cleared"]
+
+
+def test_chat_ends_at_the_end_of_its_input(tiny_checkpoint):
+    script = Path(sys.executable).with_name("cognate")
+    done = subprocess.run(
+        [script, "chat", tiny_checkpoint, "--max-new-tokens", "4"],
+        input="What is 2 + 2?\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.count("\n") == 1
