@@ -6,11 +6,13 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from torch import nn
+from torch.optim import _muon
 from torch.optim.lr_scheduler import LambdaLR
 
 from cognate.checkpoint import flatten_state, unflatten_state
 from cognate.model import IGNORE_INDEX, CognateModel
 from cognate.optim import MuGrokfast, MuGrokfastConfig, build_optimizer, mugrokfast_config
+from cognate.optim.mugrokfast import _newton_schulz_fp32
 
 
 def _filtered(opt: MuGrokfast, p: nn.Parameter, grad: torch.Tensor) -> torch.Tensor:
@@ -174,3 +176,13 @@ def test_scheduler_sets_the_step_size_of_both_halves():
     assert full[0] > 0 and full[1] > 0
     assert half[0] / full[0] == pytest.approx(0.5, rel=1e-4)  # Muon
     assert half[1] / full[1] == pytest.approx(0.5, rel=1e-4)  # AdamW
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (16, 64), (64, 16), (3, 200)])
+def test_full_precision_newton_schulz_is_torch_muons_iteration(shape):
+    grad = torch.randn(*shape)
+    args = ((_muon.DEFAULT_A, _muon.DEFAULT_B, _muon.DEFAULT_C), _muon.DEFAULT_NS_STEPS, 1e-7)
+    ours = _newton_schulz_fp32(grad, *args)
+    torchs = _muon._zeropower_via_newtonschulz(grad, *args).float()  # computed in bf16
+    assert ours.dtype == torch.float32
+    torch.testing.assert_close(ours, torchs, atol=0.05, rtol=0.05)
