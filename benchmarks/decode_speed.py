@@ -1,15 +1,20 @@
 """Decoding speed: cached generation against full recomputation, load time and peak memory.
 
-    .venv/bin/python benchmarks/decode_speed.py [--profile]
+    .venv/bin/python benchmarks/decode_speed.py [--threads N] [--agreement CKPT] [--profile]
 
-Batch 1, CPU, fp32, greedy, random weights, a 25-token prompt, for the `tiny` and `phase1`
-presets. "cached" is `generate` (KV caches, memory state, per-token halting); "recompute" is
-the seed's way: `model(ids)` over the whole sequence for every new token, keeping the last
-logits. Random weights halt arbitrarily, so every speed is also measured with an act threshold
-above 1 (every token takes all T_max steps: the worst case). Both kinds of decoding load the
-same saved checkpoint with `cognate.load`, each in a fresh subprocess so that its peak
-resident memory (VmHWM) is its own; they run back to back. A third subprocess measures
-what model-side changes would give (batching, bf16 weights, a smaller vocabulary).
+Batch 1, CPU, greedy, random weights, a 25-token prompt, for the `tiny` and `phase1` presets.
+"cached" is `generate` (KV caches, memory state, per-token halting) with fp32 weights, "int8"
+the same with `quantize="int8"`; "recompute" is the seed's way: `model(ids)` over the whole
+sequence for every new token, keeping the last logits. Random weights halt arbitrarily, so
+every speed is also measured with an act threshold above 1 (every token takes all T_max
+steps: the worst case). Each kind of decoding loads the same saved checkpoint with
+`cognate.load` in a fresh subprocess, so that its peak resident memory (VmHWM) is its own;
+they run back to back. Another subprocess measures what model-side changes would give
+(batching, a smaller vocabulary). --threads sets torch's threads in every subprocess.
+
+Random weights give nearly equal logits, so int8 and fp32 decoding soon pick different
+tokens; --agreement CKPT also compares their greedy answers on a trained checkpoint's
+held-out prompts.
 
 Prints Markdown tables and writes them to benchmarks/results/decode_speed.md. --profile also
 prints where the time of phase1's cached decoding goes (torch.profiler, top operators).
@@ -40,11 +45,13 @@ from cognate.data.datasets import train_corpus
 from cognate.data.tasks import FAMILIES
 from cognate.data.tokenizer import EOS, Tokenizer, train_bpe
 from cognate.evaluate.performance import peak_rss_mb
+from cognate.evaluate.suites import SCORING, heldout_suite, run_items
 from cognate.infer.generate import Sampling, generate
 from cognate.model import CognateModel
 
 RESULTS = Path(__file__).parent / "results" / "decode_speed.md"
 PRESETS = ("tiny", "phase1")
+KINDS = ("cached", "int8", "recompute")
 PROMPT_TOKENS = 25
 NEW_TOKENS = (50, 200)
 ALL_STEPS = 2.0  # an act threshold no halting probability reaches
@@ -95,11 +102,17 @@ def prompt_ids(vocab_size: int) -> list[int]:
     ).tolist()
 
 
-def decode_cached(model: CognateModel, prompt: list[int], n_new: int) -> tuple[list[int], float]:
+def decode_cached(
+    model: CognateModel, prompt: list[int], n_new: int, quantize: str | None = None
+) -> tuple[list[int], float]:
     """`generate`, greedy; eos is an id the model never produces, so it makes n_new tokens."""
-    sampling = Sampling(greedy=True, max_new_tokens=n_new)
+    sampling = Sampling(greedy=True, max_new_tokens=n_new, quantize=quantize)
     [result] = generate(model, [prompt], sampling, model.config.vocab_size, str)
     return result.token_ids, sum(result.act_steps) / len(result.act_steps)
+
+
+def decode_int8(model: CognateModel, prompt: list[int], n_new: int) -> tuple[list[int], float]:
+    return decode_cached(model, prompt, n_new, quantize="int8")
 
 
 @torch.no_grad()
@@ -112,10 +125,15 @@ def decode_recompute(model: CognateModel, prompt: list[int], n_new: int) -> tupl
     return ids[0, len(prompt) :].tolist(), None
 
 
-Decoder = Callable[[CognateModel, list[int], int], tuple[list[int], float | None]]
+DecodeFn = Callable[[CognateModel, list[int], int], tuple[list[int], float | None]]
+DECODERS: dict[str, DecodeFn] = {
+    "cached": decode_cached,
+    "int8": decode_int8,
+    "recompute": decode_recompute,
+}
 
 
-def timed(decode: Decoder, model: CognateModel, prompt: list[int], n_new: int) -> dict:
+def timed(decode: DecodeFn, model: CognateModel, prompt: list[int], n_new: int) -> dict:
     start = time.perf_counter()
     tokens, mean_steps = decode(model, prompt, n_new)
     seconds = time.perf_counter() - start
@@ -128,12 +146,12 @@ def speed_worker(checkpoint: str, kind: str) -> dict:
     bundle = cognate.load(checkpoint)
     load_seconds = time.perf_counter() - start
     model = bundle.model
-    decode = decode_cached if kind == "cached" else decode_recompute
+    decode = DECODERS[kind]
     prompt = prompt_ids(model.config.vocab_size)
-    decode(model, prompt, 3)  # warm-up
     runs = []
     for threshold in (model.config.act_threshold, ALL_STEPS):
         model.config = dataclasses.replace(model.config, act_threshold=threshold)
+        decode(model, prompt, 3)  # warm-up; cached, it also makes the decoder for this config
         for n_new in NEW_TOKENS:
             runs.append(
                 {"threshold": threshold, "n_new": n_new, **timed(decode, model, prompt, n_new)}
@@ -150,24 +168,50 @@ def what_if_worker() -> dict:
     """phase1 cached decoding, 200 tokens, all T_max steps, with model-side changes."""
     n_new = NEW_TOKENS[-1]
     variants = {
-        "as benchmarked (fp32, GPT-2 vocabulary)": ({}, torch.float32, 1),
-        "batch of 8 sequences (tokens/s of all 8)": ({}, torch.float32, 8),
-        "bf16 weights": ({}, torch.bfloat16, 1),
-        "own 4,096-token vocabulary": ({"vocab_size": 4096}, torch.float32, 1),
-        "own 4,096-token vocabulary + bf16 weights": ({"vocab_size": 4096}, torch.bfloat16, 1),
+        "as benchmarked (GPT-2 vocabulary)": ({}, None, 1),
+        "as benchmarked, int8": ({}, "int8", 1),
+        "batch of 8 sequences (tokens/s of all 8)": ({}, None, 8),
+        "batch of 8 sequences, int8": ({}, "int8", 8),
+        "own 4,096-token vocabulary": ({"vocab_size": 4096}, None, 1),
+        "own 4,096-token vocabulary, int8": ({"vocab_size": 4096}, "int8", 1),
     }
     results = {}
-    for name, (overrides, dtype, batch) in variants.items():
+    for name, (overrides, quantize, batch) in variants.items():
         config = model_config("phase1", act_threshold=ALL_STEPS, **overrides)
         torch.manual_seed(0)
-        model = CognateModel(config).eval().to(dtype)
+        model = CognateModel(config).eval()
         prompts = [prompt_ids(config.vocab_size)] * batch
-        sampling = Sampling(greedy=True, max_new_tokens=n_new)
-        generate(model, prompts, Sampling(greedy=True, max_new_tokens=3), config.vocab_size, str)
+        sampling = Sampling(greedy=True, max_new_tokens=n_new, quantize=quantize)
+        warm_up = dataclasses.replace(sampling, max_new_tokens=3)
+        generate(model, prompts, warm_up, config.vocab_size, str)
         start = time.perf_counter()
         generate(model, prompts, sampling, config.vocab_size, str)
         results[name] = batch * n_new / (time.perf_counter() - start)
     return results
+
+
+def agreement_worker(checkpoint: str) -> dict:
+    """Greedy answers of fp32 and int8 decoding on a trained checkpoint's held-out prompts."""
+    bundle = cognate.load(checkpoint)
+    spec = bundle.metadata.get("run", {}).get("spec", "reasoning")
+    items = heldout_suite(spec)
+    results, seconds = {}, {}
+    for quantize in (None, "int8"):
+        sampling = dataclasses.replace(SCORING, quantize=quantize)
+        start = time.perf_counter()
+        results[quantize] = run_items(bundle.model, bundle.tokenizer, items, 1, sampling)
+        seconds[quantize] = time.perf_counter() - start
+    exact, quantized = results[None], results["int8"]
+    return {
+        "checkpoint": checkpoint,
+        "parameters": sum(p.numel() for p in bundle.model.parameters()),
+        "prompts": len(items),
+        "same_output": sum(a.output == b.output for a, b in zip(exact, quantized, strict=True)),
+        "correct_fp32": sum(r.correct for r in exact),
+        "correct_int8": sum(r.correct for r in quantized),
+        "seconds_fp32": seconds[None],
+        "seconds_int8": seconds["int8"],
+    }
 
 
 def profile_phase1() -> None:
@@ -188,21 +232,19 @@ def profile_phase1() -> None:
 # --------------------------------------------------------------------------- report
 
 
-def run_worker(*args: str) -> dict:
+def run_worker(threads: int, *args: str) -> dict:
     """Run this script as a fresh worker process; its last output line is a JSON object."""
-    done = subprocess.run(
-        [sys.executable, __file__, "--worker", *args], capture_output=True, text=True, check=False
-    )
+    command = [sys.executable, __file__, "--threads", str(threads), "--worker", *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(f"worker {args} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def machine() -> str:
+def machine(threads: int) -> str:
     with open("/proc/cpuinfo") as info:
         names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
     cpu = names[0] if names else platform.machine()
-    threads = torch.get_num_threads()
     return f"{os.cpu_count()} cores ({cpu}), torch {torch.__version__}, {threads} threads"
 
 
@@ -210,60 +252,97 @@ def load_average() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def speed_rows(preset: str, cached: dict, recompute: dict) -> list[str]:
-    """Table rows of one preset: per act threshold, cached then recompute."""
+def first_difference(tokens: list[int], reference: list[int]) -> int:
+    """How many tokens agree with the reference before the first that does not."""
+    same = (a == b for a, b in zip(tokens, reference, strict=True))
+    return next((i for i, equal in enumerate(same) if not equal), len(tokens))
+
+
+def speed_rows(preset: str, kinds: dict[str, dict]) -> list[str]:
+    """Table rows of one preset: per act threshold, cached, int8 and recompute."""
     rows = []
-    params = f"{cached['parameters'] / 1e6:.2f}M"
+    params = f"{kinds['cached']['parameters'] / 1e6:.2f}M"
     per_threshold = len(NEW_TOKENS)
-    for i in range(0, len(cached["runs"]), per_threshold):
-        c_runs = cached["runs"][i : i + per_threshold]
-        r_runs = recompute["runs"][i : i + per_threshold]
-        ratio = c_runs[-1]["tokens_per_s"] / r_runs[-1]["tokens_per_s"]
-        same = all(c["tokens"] == r["tokens"] for c, r in zip(c_runs, r_runs, strict=True))
-        first = (
-            f"| {preset} | {params} | {c_runs[0]['threshold']:g} | {c_runs[-1]['mean_steps']:.2f}"
-        )
-        for name, runs in (("cached", c_runs), ("recompute", r_runs)):
-            speeds = " | ".join(f"{run['tokens_per_s']:.1f}" for run in runs)
-            tail = f"**{ratio:.1f}×** | {'yes' if same else 'no'}" if name == "cached" else " | "
-            rows.append(f"{first} | {name} | {speeds} | {tail} |")
+    for i in range(0, len(kinds["cached"]["runs"]), per_threshold):
+        runs = {kind: kinds[kind]["runs"][i : i + per_threshold] for kind in KINDS}
+        cached, recompute = runs["cached"][-1], runs["recompute"][-1]
+        first = f"| {preset} | {params} | {cached['threshold']:g} | {cached['mean_steps']:.2f}"
+        for kind in KINDS:
+            speeds = " | ".join(f"{run['tokens_per_s']:.1f}" for run in runs[kind])
+            ratio = runs[kind][-1]["tokens_per_s"] / recompute["tokens_per_s"]
+            if kind == "cached":
+                same = all(
+                    c["tokens"] == r["tokens"]
+                    for c, r in zip(runs["cached"], runs["recompute"], strict=True)
+                )
+                agreement = "yes" if same else "no"
+            elif kind == "int8":
+                agreement = f"{first_difference(runs[kind][-1]['tokens'], cached['tokens'])}"
+                agreement += f" / {cached['n_new']} as cached"
+            else:
+                agreement = ""
+            tail = f"**{ratio:.1f}×** | {agreement}" if kind != "recompute" else " | "
+            rows.append(f"{first} | {kind} | {speeds} | {tail} |")
     return rows
 
 
-def report(results: dict[str, dict[str, dict]], what_if: dict[str, float], header: str) -> str:
+def agreement_lines(agreement: dict) -> list[str]:
+    a = agreement
+    return [
+        "",
+        f"int8 against fp32 on a trained checkpoint (`{a['checkpoint']}`, "
+        f"{a['parameters'] / 1e6:.2f}M parameters): greedy answers to {a['prompts']} held-out "
+        "prompts, one prompt at a time.",
+        "",
+        "| decoding | same answer as fp32 | exact match | seconds |",
+        "|---|---:|---:|---:|",
+        f"| fp32 | | {a['correct_fp32']} / {a['prompts']} | {a['seconds_fp32']:.1f} |",
+        f"| int8 | {a['same_output']} / {a['prompts']} | {a['correct_int8']} / {a['prompts']} "
+        f"| {a['seconds_int8']:.1f} |",
+    ]
+
+
+def report(
+    results: dict[str, dict[str, dict]],
+    what_if: dict[str, float],
+    agreement: dict | None,
+    header: str,
+) -> str:
     lines = [
         "# Decoding speed",
         "",
         f"`benchmarks/decode_speed.py`, {time.strftime('%Y-%m-%d %H:%M')}: {header}.",
         "",
-        f"Batch 1, fp32, greedy, random weights, {PROMPT_TOKENS}-token prompt; tokens/s include "
-        "the prompt's prefill. *cached*: `generate` (KV cache, memory state, per-token halting); "
-        "*recompute*: `model(ids)` over the whole sequence for every new token (the seed's way). "
+        f"Batch 1, greedy, random weights, {PROMPT_TOKENS}-token prompt; tokens/s include the "
+        "prompt's prefill. *cached*: `generate` (KV cache, memory state, per-token halting), "
+        'fp32; *int8*: the same with `quantize="int8"`; *recompute*: `model(ids)` over the '
+        "whole sequence for every new token (the seed's way). "
         f"Threshold {ALL_STEPS:g}: every token takes all T_max recursion steps (worst case). "
-        "*same tokens*: both decodings produced the same tokens.",
+        "*same tokens*: cached and recompute produced the same tokens; for int8, how many "
+        f"of the {NEW_TOKENS[-1]} tokens equal fp32's before the first difference (random "
+        "weights: nearly equal logits).",
         "",
         "| preset | params | act threshold | mean steps | decoding | "
         + "".join(f"{n} new: tok/s | " for n in NEW_TOKENS)
-        + f"cached / recompute at {NEW_TOKENS[-1]} | same tokens |",
+        + f"÷ recompute at {NEW_TOKENS[-1]} | same tokens |",
         "|---|---:|---:|---:|---|" + "---:|" * len(NEW_TOKENS) + "---:|---|",
     ]
     for preset, kinds in results.items():
-        lines += speed_rows(preset, kinds["cached"], kinds["recompute"])
+        lines += speed_rows(preset, kinds)
     lines += [
         "",
-        "| preset | `cognate.load` (fresh process) | peak RSS, cached | peak RSS, recompute |",
-        "|---|---:|---:|---:|",
+        "| preset | `cognate.load` (fresh process) | "
+        + " | ".join(f"peak RSS, {kind}" for kind in KINDS)
+        + " |",
+        "|---|---:|" + "---:|" * len(KINDS),
     ]
     for preset, kinds in results.items():
-        cached, recompute = kinds["cached"], kinds["recompute"]
-        lines.append(
-            f"| {preset} | {cached['load_seconds']:.2f} s | {cached['peak_rss_mb']:.0f} MB | "
-            f"{recompute['peak_rss_mb']:.0f} MB |"
-        )
+        memory = " | ".join(f"{kinds[kind]['peak_rss_mb']:.0f} MB" for kind in KINDS)
+        lines.append(f"| {preset} | {kinds['cached']['load_seconds']:.2f} s | {memory} |")
     lines += [
         "",
         "Seed report: load 2–3 s, 5–10 tokens/s on a GPU, ~1.5 GB per model. Peak RSS covers the "
-        "whole process (Python, torch, the weights, the decoding).",
+        "whole process (Python, torch, the weights, the decoder's copies of them, the decoding).",
         "",
         f"What model-side changes would give: phase1, cached, {NEW_TOKENS[-1]} new tokens, all "
         "T_max steps, random weights.",
@@ -271,33 +350,40 @@ def report(results: dict[str, dict[str, dict]], what_if: dict[str, float], heade
         "| variant | tok/s |",
         "|---|---:|",
         *(f"| {name} | {speed:.1f} |" for name, speed in what_if.items()),
-        "",
     ]
-    return "\n".join(lines)
+    if agreement is not None:
+        lines += agreement_lines(agreement)
+    return "\n".join([*lines, ""])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--agreement", metavar="CKPT", help="Compare int8 with fp32 on CKPT.")
     parser.add_argument("--profile", action="store_true", help="Profile phase1 cached decoding.")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     if args.worker:
         kind, *rest = args.worker
-        print(json.dumps(what_if_worker() if kind == "what-if" else speed_worker(rest[0], kind)))
+        workers = {"what-if": what_if_worker, "agreement": agreement_worker}
+        result = workers[kind](*rest) if kind in workers else speed_worker(rest[0], kind)
+        print(json.dumps(result))
         return
     if args.profile:
         profile_phase1()
-    header = f"{machine()}; load average before the run {load_average()}"
+    header = f"{machine(args.threads)}; load average before the run {load_average()}"
     results: dict[str, dict[str, dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for preset in PRESETS:
             checkpoint = save_random_checkpoint(preset, Path(tmp) / preset)
             results[preset] = {
-                kind: run_worker(kind, str(checkpoint)) for kind in ("cached", "recompute")
+                kind: run_worker(args.threads, kind, str(checkpoint)) for kind in KINDS
             }
-    what_if = run_worker("what-if")
+    what_if = run_worker(args.threads, "what-if")
+    agreement = run_worker(args.threads, "agreement", args.agreement) if args.agreement else None
     header += f", after {load_average()}"
-    text = report(results, what_if, header)
+    text = report(results, what_if, agreement, header)
     print(text)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)

@@ -1,8 +1,12 @@
 """Cached decoding (KV caches + memory state, one token at a time) equals a full forward pass."""
 
+import dataclasses
+
 import pytest
 import torch
+from torch import nn
 
+from cognate.infer.decoder import Decoder, decoder_for
 from cognate.model import CognateModel
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -10,24 +14,28 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def make_model(config):
     """A random model whose memory decays fast (a = 0.5), so that its read-out is large
-    enough for a wrong memory state to show at the tolerance of these tests."""
+    enough for a wrong memory state to show at the tolerance of these tests, and whose norm
+    gains are not all 1 (decoding folds them into its matrices)."""
     model = CognateModel(config).eval()
     with torch.no_grad():
         model.memory.decay_logit.zero_()
+        for module in model.modules():
+            if isinstance(module, nn.RMSNorm):
+                module.weight.uniform_(0.5, 1.5)
     return model
 
 
-def decode_cached(model, prompt, continuation, threshold=None, valid=None):
+def decode_cached(model, prompt, continuation, threshold=None, valid=None, quantize=None):
     """Logits [B, L, V] and steps [B, L] of prompt + continuation: one prefill over the
     prompt, then one cached step per continuation token."""
     out = model.infer(prompt, valid=valid, use_cache=True, threshold=threshold)
+    decoder = Decoder(model, quantize)
     logits, steps = [out.logits], [out.steps]
     for t in range(continuation.shape[1]):
-        token = continuation[:, t : t + 1]
-        out = model.infer(token, state=out.state, use_cache=True, threshold=threshold)
-        logits.append(out.logits)
-        steps.append(out.steps)
-    assert all(k.shape[2] <= model.config.window - 1 for k, _ in out.state.layer_kv)
+        step_logits, step_steps = decoder.step(continuation[:, t], out.state, threshold)
+        logits.append(step_logits[:, None])
+        steps.append(step_steps[:, None])
+    assert all(k.shape[2] <= model.config.window for k, _ in out.state.layer_kv)
     return torch.cat(logits, dim=1), torch.cat(steps, dim=1)
 
 
@@ -43,10 +51,13 @@ def test_cached_decoding_equals_the_full_forward_pass(small_config, prompt_lengt
     assert torch.equal(cached_steps, full.steps)
 
 
-@pytest.mark.parametrize("threshold", [None, 2.0])
-def test_left_padded_batch_equals_each_prompt_alone(small_config, threshold):
-    model = make_model(small_config)
-    vocab, lengths, n_new = small_config.vocab_size, [3, 9, 17], 12
+@pytest.mark.parametrize(
+    ("threshold", "window", "lengths"),
+    [(None, 8, [3, 9, 17]), (2.0, 8, [3, 9, 17]), (None, 64, [2, 5, 3])],  # 64: caches grow
+)
+def test_left_padded_batch_equals_each_prompt_alone(small_config, threshold, window, lengths):
+    model = make_model(dataclasses.replace(small_config, window=window))
+    vocab, n_new = small_config.vocab_size, 12
     prompts = [torch.randint(0, vocab, (n,)) for n in lengths]
     longest = max(lengths)
     padded = torch.zeros(len(lengths), longest, dtype=torch.long)
@@ -73,3 +84,27 @@ def test_cached_decoding_is_causal(small_config, changed):
     after, _ = decode_cached(model, other[:, :prompt_length], other[:, prompt_length:])
     assert torch.equal(before[:, :changed], after[:, :changed])
     assert not torch.equal(before[:, changed:], after[:, changed:])
+
+
+@pytest.mark.parametrize("d_mem", [12, 16])  # int8 needs input widths in multiples of 8
+def test_int8_decoding_stays_close_to_fp32(small_config, d_mem):
+    model = make_model(dataclasses.replace(small_config, d_mem=d_mem))
+    ids = torch.randint(0, small_config.vocab_size, (2, 28))
+    exact, _ = decode_cached(model, ids[:, :5], ids[:, 5:], threshold=2.0)
+    approximate, _ = decode_cached(model, ids[:, :5], ids[:, 5:], 2.0, quantize="int8")
+    scale = float(exact.abs().max())
+    torch.testing.assert_close(approximate, exact, rtol=0, atol=0.02 * scale)
+    assert not torch.equal(approximate, exact)
+
+
+def test_the_decoder_is_rebuilt_when_the_weights_or_the_config_change(small_config):
+    model = make_model(small_config)
+    decoder = decoder_for(model)
+    assert decoder_for(model) is decoder
+    assert decoder_for(model, "int8") is not decoder
+    with torch.no_grad():
+        model.blocks[0].mlp.down_proj.weight.mul_(2.0)
+    assert decoder_for(model) is not decoder
+    decoder = decoder_for(model)
+    model.config = dataclasses.replace(model.config, act_threshold=2.0)
+    assert decoder_for(model) is not decoder

@@ -7,6 +7,8 @@ from cognate.config import model_config
 from cognate.model import IGNORE_INDEX, CognateModel
 from cognate.model.memory import CHUNK, LongTermMemory
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def _perturbed(ids: torch.Tensor, k: int, vocab: int) -> torch.Tensor:
     changed = ids.clone()

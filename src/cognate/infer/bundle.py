@@ -12,23 +12,33 @@ import torch
 from cognate.checkpoint import load_checkpoint, model_from_checkpoint
 from cognate.config import ModelConfig
 from cognate.data.tokenizer import Tokenizer, TokenizerError
+from cognate.errors import CognateError
+from cognate.infer.decoder import QUANTIZE_MODES
 from cognate.infer.generate import Generation, Sampling, generate, stream_text
 from cognate.model import CognateModel
 
 
 @dataclass
 class Bundle:
-    """What a checkpoint holds, loaded: `model(ids)` gives logits [B, L, V]."""
+    """What a checkpoint holds, loaded: `model(ids)` gives logits [B, L, V].
+
+    `quantize` is the default of `Sampling.quantize` for this bundle's generations.
+    """
 
     model: CognateModel
     tokenizer: Tokenizer
     config: ModelConfig
     metadata: dict[str, Any]
     path: Path
+    quantize: str | None = None
+
+    def sampling(self, **options: Any) -> Sampling:
+        """Sampling settings from keyword options (see `Sampling`), with this bundle's quantize."""
+        return Sampling(**{"quantize": self.quantize, **options})
 
     def generate_full(self, prompts: list[str], **sampling: Any) -> list[Generation]:
         """Generations with token ids, finish reasons and ACT steps per token."""
-        settings = Sampling(**sampling)
+        settings = self.sampling(**sampling)
         ids = [self.tokenizer.encode(p) for p in prompts]
         return generate(self.model, ids, settings, self.tokenizer.eos_id, self.tokenizer.decode)
 
@@ -40,13 +50,18 @@ class Bundle:
 
     def stream(self, prompt: str, **sampling: Any) -> Iterator[str]:
         """Yield the continuation of one prompt piece by piece; the pieces join to `generate`'s."""
-        settings = Sampling(**sampling)
+        settings = self.sampling(**sampling)
         tok = self.tokenizer
         return stream_text(self.model, tok.encode(prompt), settings, tok.eos_id, tok.decode)
 
 
-def load(checkpoint: str | Path, device: str = "cpu") -> Bundle:
-    """Load `RUN_DIR/NAME` (no suffix): verified weights, its tokenizer, its config."""
+def load(checkpoint: str | Path, device: str = "cpu", quantize: str | None = None) -> Bundle:
+    """Load `RUN_DIR/NAME` (no suffix): verified weights, its tokenizer, its config.
+
+    quantize="int8" makes the bundle's generations decode with int8 weights (`Sampling`).
+    """
+    if quantize not in QUANTIZE_MODES:
+        raise CognateError(f"quantize must be one of {QUANTIZE_MODES}, not {quantize!r}")
     ckpt = load_checkpoint(checkpoint)
     model = model_from_checkpoint(ckpt).to(torch.device(device)).eval()
     tokenizer_file = ckpt.stem.parent / ckpt.metadata.get("tokenizer_file", "tokenizer.json")
@@ -59,4 +74,4 @@ def load(checkpoint: str | Path, device: str = "cpu") -> Bundle:
             f"{tokenizer_file}: {tokenizer.vocab_size} tokens, but the checkpoint's model has "
             f"{ckpt.model_config.vocab_size}"
         )
-    return Bundle(model, tokenizer, ckpt.model_config, ckpt.metadata, ckpt.stem)
+    return Bundle(model, tokenizer, ckpt.model_config, ckpt.metadata, ckpt.stem, quantize)

@@ -29,7 +29,7 @@ class ChatSession:
 
     def __init__(self, bundle: Bundle, sampling: Sampling | None = None) -> None:
         self.bundle = bundle
-        self.sampling = dataclasses.replace(sampling or Sampling(), stop=ANSWER_STOP)
+        self.sampling = dataclasses.replace(sampling or bundle.sampling(), stop=ANSWER_STOP)
         self.history: list[str] = []
         self.finished = False
 

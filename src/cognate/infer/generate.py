@@ -2,7 +2,8 @@
 
 The KV caches (last W positions per attention layer and for the recursion's cross-attention)
 and the long-term-memory state live in a `DecodeState`; each new token runs the backbone once
-and the recursion only until its halting step. Prompts of a batch are left-padded.
+and the recursion only until its halting step (`cognate.infer.decoder`). Prompts of a batch
+are left-padded.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from torch import Tensor
 
 from cognate.errors import CognateError
+from cognate.infer.decoder import QUANTIZE_MODES, decoder_for
 from cognate.model import CognateModel
 
 
@@ -31,6 +33,8 @@ class Sampling:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     act_threshold: float | None = None  # None: the model's own threshold
+    # "int8": decoding steps read int8 copies of the weights (faster, approximate; see decoder)
+    quantize: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.stop, str):  # one stop string, not its characters
@@ -42,6 +46,7 @@ class Sampling:
             "top_p must be in (0, 1]": self.top_p is None or 0 < self.top_p <= 1,
             "repetition_penalty must be > 0": self.repetition_penalty > 0,
             "a stop string must not be empty": all(self.stop),
+            f"quantize must be one of {QUANTIZE_MODES}": self.quantize in QUANTIZE_MODES,
         }
         for message, ok in problems.items():
             if not ok:
@@ -159,15 +164,16 @@ def stream_tokens(
         last_only=True,
         threshold=sampling.act_threshold,
     )
+    logits, steps, state = out.logits[:, -1], out.steps[:, -1], out.state
+    decoder = decoder_for(model, sampling.quantize)
+    rows = torch.arange(len(prompts), device=device)
     for produced in range(1, sampling.max_new_tokens + 1):
-        token = pick_next(out.logits[:, -1], seen, sampling, generator)
-        yield token, out.steps[:, -1]
+        token = pick_next(logits, seen, sampling, generator)
+        yield token, steps
         if produced == sampling.max_new_tokens:
             return
-        seen[torch.arange(len(prompts), device=device), token] = True
-        out = model.infer(
-            token[:, None], state=out.state, use_cache=True, threshold=sampling.act_threshold
-        )
+        seen[rows, token] = True
+        logits, steps = decoder.step(token, state, sampling.act_threshold)
 
 
 def _first_stop(text: str, stops: Sequence[str]) -> int | None:

@@ -13,6 +13,7 @@ runs it once per new token, stopping at the token's halting step.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -28,12 +29,6 @@ from cognate.model.memory import LongTermMemory
 from cognate.model.trm import Recursion
 
 IGNORE_INDEX = -100
-
-
-def _last_positions(t: Tensor, keep: int, dim: int) -> Tensor:
-    """The last `keep` entries of t along dim (all of them if there are fewer)."""
-    size = t.shape[dim]
-    return t.narrow(dim, size - min(keep, size), min(keep, size))
 
 
 def _segment_starts(segments: Tensor) -> Tensor:
@@ -55,18 +50,11 @@ class Block(nn.Module):
         self.mlp = SwiGLU(config.d_model, config.d_ff, config.d_model)
 
     def forward(
-        self,
-        h: Tensor,
-        cos: Tensor,
-        sin: Tensor,
-        mask: Tensor | None,
-        past: KeysValues | None,
+        self, h: Tensor, cos: Tensor, sin: Tensor, mask: Tensor | None
     ) -> tuple[Tensor, KeysValues]:
-        """h [B, n, D] (new tokens) -> (h, keys/values of cached + new positions)."""
+        """h [B, L, D] -> (h, the keys/values of its L positions)."""
         a = self.attn_norm(h)
         k, v = self.attn.keys_values(a, cos, sin)
-        if past is not None:
-            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         h = h + self.attn(a, (k, v), cos, sin, mask)
         h = h + self.mlp(self.mlp_norm(h))
         return h, (k, v)
@@ -76,28 +64,56 @@ class Block(nn.Module):
 class DecodeState:
     """Everything decoding needs about the tokens seen so far, for one batch of sequences.
 
-    The caches hold the last `window - 1` positions: the next token attends to those and to
-    itself. `key_valid` [B, m] marks which cached positions are real (prompts are left-padded).
+    Each cache is a ring along its position dimension: position p lives in slot p % window,
+    so a new token's keys overwrite those of the position that has just left its window. A
+    cache starts with room for twice the prompt and doubles when full, up to `window` slots.
+    Decoding a token advances the state in place.
     """
 
-    position: int
-    key_valid: Tensor
-    layer_kv: list[KeysValues]
-    cross_kv: KeysValues
-    memory: Tensor
+    position: int  # of the next token
+    window: int
+    layer_kv: list[KeysValues]  # per backbone layer: rotated keys, values [B, H, slots, head_dim]
+    cross_kv: KeysValues  # the recursion's cross-attention keys and values, the same way
+    memory: Tensor  # [B, d_mem] long-term memory state
+    key_valid: Tensor | None  # [B, slots]: the slot holds a real token; None: no padding at all
+
+    def make_room(self) -> int:
+        """The slot of the next token, after doubling the caches if they are full."""
+        slot = self.position % self.window
+        capacity = self.cross_kv[0].shape[2]
+        if slot == capacity:
+            # Slots 0..capacity-1 hold positions 0..capacity-1: the ring has not wrapped yet.
+            size = min(2 * capacity, self.window)
+            self.layer_kv = [self._grown(kv, size) for kv in self.layer_kv]
+            self.cross_kv = self._grown(self.cross_kv, size)
+            if self.key_valid is not None:
+                self.key_valid = _ring(self.key_valid, size, self.window, dim=1)
+        return slot
+
+    def _grown(self, kv: KeysValues, size: int) -> KeysValues:
+        return _ring(kv[0], size, self.window, dim=2), _ring(kv[1], size, self.window, dim=2)
+
+
+def _ring(t: Tensor, capacity: int, window: int, dim: int) -> Tensor:
+    """A cache of `capacity` slots along dim holding the positions 0..L-1 of t (its last
+    `window` ones at most), position p in slot p % window."""
+    length = t.shape[dim]
+    keep = min(length, window)
+    shape = list(t.shape)
+    shape[dim] = capacity
+    slots = torch.arange(length - keep, length, device=t.device) % window
+    return t.new_zeros(shape).index_copy_(dim, slots, t.narrow(dim, length - keep, keep))
 
 
 @dataclass
 class Encoded:
-    """The features of the new tokens and what the recursion's cross-attention needs."""
+    """The gated features of a sequence and what the recursion's cross-attention needs."""
 
-    x: Tensor  # [B, n, D]
-    gate: Tensor  # [B, n, D]
+    x: Tensor  # [B, L, D]
+    gate: Tensor  # [B, L, D]
     cross_kv: KeysValues
-    key_positions: Tensor  # [m]
-    positions: Tensor  # [n], positions of the new tokens
-    mask: Tensor | None  # new tokens x keys, None when attention is plain causal (see Attention)
-    segments: Tensor | None  # [B, n] ids of packed sequences
+    positions: Tensor  # [L]
+    mask: Tensor | None  # queries x keys, None when attention is plain causal (see Attention)
     state: DecodeState | None
 
 
@@ -124,6 +140,34 @@ class Inference:
     logits: Tensor  # [B, n, V]
     steps: Tensor  # [B, n] recursion steps used, in 1..T
     state: DecodeState | None
+
+
+def run_recursion(
+    z: Tensor,
+    y: Tensor,
+    step: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]],
+    halt_logit: Callable[[Tensor], Tensor],
+    threshold: float,
+    t_max: int,
+) -> tuple[Tensor, Tensor]:
+    """Run recursion steps on (z, y) [..., D] until every token has halted.
+
+    Returns y at each token's halting step [..., D] and the steps taken [...]: a token halts
+    at the first step whose halt probability reaches threshold, or at step t_max.
+    """
+    y_out = torch.zeros_like(y)
+    steps = torch.full(y.shape[:-1], t_max, dtype=torch.long, device=y.device)
+    halted = torch.zeros(y.shape[:-1], dtype=torch.bool, device=y.device)
+    for t in range(1, t_max):
+        z, y = step(z, y)
+        stop = (torch.sigmoid(halt_logit(z)) >= threshold) & ~halted
+        y_out = torch.where(stop[..., None], y, y_out)
+        steps.masked_fill_(stop, t)
+        halted |= stop
+        if bool(halted.all()):  # for one token (batch-1 decoding), the steps it can skip
+            return y_out, steps
+    _, y = step(z, y)
+    return torch.where(halted[..., None], y_out, y), steps
 
 
 class CognateModel(nn.Module):
@@ -161,77 +205,48 @@ class CognateModel(nn.Module):
     def encode(
         self,
         input_ids: Tensor,
-        state: DecodeState | None = None,
         valid: Tensor | None = None,
         use_cache: bool = False,
         segments: Tensor | None = None,
     ) -> Encoded:
-        """Run the backbone, memory and gate over new tokens [B, n], after `state` if given.
+        """Run the backbone, memory and gate over sequences [B, L] from their start.
 
-        valid [B, n] marks real tokens (False for left padding); None means all are real.
-        segments [B, n] (training on packed rows, no state): ids of the sequences packed in
-        a row; attention and memory never cross from one to the next.
+        valid [B, L] marks real tokens (False for left padding); None means all are real.
+        segments [B, L] (training on packed rows): ids of the sequences packed in a row;
+        attention and memory never cross from one to the next. use_cache: also return the
+        DecodeState that continues the sequences.
         """
-        batch, n = input_ids.shape
-        device = input_ids.device
-        start = state.position if state is not None else 0
-        past_len = state.key_valid.shape[1] if state is not None else 0
-        positions = torch.arange(start, start + n, device=device)
-        key_positions = torch.arange(start - past_len, start + n, device=device)
-        key_valid = self._key_valid(state, valid, batch, n, device)
+        length = input_ids.shape[1]
+        positions = torch.arange(length, device=input_ids.device)
         cos, sin = self.rotary(positions)
-        plain_causal = past_len == 0 and n <= self.config.window
-        one_token_sees_all = n == 1 and past_len < self.config.window
         mask = None
-        if (
-            key_valid is not None
-            or segments is not None
-            or not (plain_causal or one_token_sees_all)
-        ):
-            mask = window_mask(
-                positions, key_positions, self.config.window, key_valid, segments, segments
-            )
+        if valid is not None or segments is not None or length > self.config.window:
+            mask = window_mask(positions, positions, self.config.window, valid, segments, segments)
 
         h = self.embed(input_ids)
         layer_kv = []
-        for i, block in enumerate(self.blocks):
-            past = state.layer_kv[i] if state is not None else None
-            h, kv = block(h, cos, sin, mask, past)
+        for block in self.blocks:
+            h, kv = block(h, cos, sin, mask)
             layer_kv.append(kv)
         h = self.backbone_norm(h)
         starts = _segment_starts(segments) if segments is not None else None
-        m, memory_state = self.memory(h, state.memory if state is not None else None, valid, starts)
+        m, memory_state = self.memory(h, valid=valid, segment_starts=starts)
         x, g = self.gate(h, m)
+        cross_kv = self.recursion.cross_attn.keys_values(x, cos, sin)
 
-        k, v = self.recursion.cross_attn.keys_values(x, cos, sin)
-        if state is not None:
-            k = torch.cat([state.cross_kv[0], k], dim=2)
-            v = torch.cat([state.cross_kv[1], v], dim=2)
-
-        new_state = None
+        state = None
         if use_cache:
-            keep = self.config.window - 1
-            if key_valid is None:
-                key_valid = torch.ones(batch, past_len + n, dtype=torch.bool, device=device)
-            new_state = DecodeState(
-                position=start + n,
-                key_valid=_last_positions(key_valid, keep, dim=1),
-                layer_kv=[tuple(_last_positions(t, keep, dim=2) for t in kv) for kv in layer_kv],
-                cross_kv=(_last_positions(k, keep, dim=2), _last_positions(v, keep, dim=2)),
+            window = self.config.window
+            capacity = min(2 * length, window)
+            state = DecodeState(
+                position=length,
+                window=window,
+                layer_kv=[tuple(_ring(t, capacity, window, dim=2) for t in kv) for kv in layer_kv],
+                cross_kv=tuple(_ring(t, capacity, window, dim=2) for t in cross_kv),
                 memory=memory_state,
+                key_valid=None if valid is None else _ring(valid, capacity, window, dim=1),
             )
-        return Encoded(x, g, (k, v), key_positions, positions, mask, segments, new_state)
-
-    @staticmethod
-    def _key_valid(
-        state: DecodeState | None, valid: Tensor | None, batch: int, n: int, device: torch.device
-    ) -> Tensor | None:
-        """Validity of cached + new keys [B, m], or None when all of them are real."""
-        past_all_real = state is None or bool(state.key_valid.all())
-        if valid is None and past_all_real:
-            return None
-        new = valid if valid is not None else torch.ones(batch, n, dtype=torch.bool, device=device)
-        return new if state is None else torch.cat([state.key_valid, new], dim=1)
+        return Encoded(x, g, cross_kv, positions, mask, state)
 
     def head(self, y: Tensor) -> Tensor:
         """Tied LM head: [..., D] -> [..., V]."""
@@ -276,7 +291,7 @@ class CognateModel(nn.Module):
         sin = sin.view(*query_pos.shape, -1)[:, None]
         query_segments = segments.gather(1, query_pos) if segments is not None else None
         mask = window_mask(
-            query_pos, enc.key_positions, self.config.window, None, query_segments, segments
+            query_pos, enc.positions, self.config.window, None, query_segments, segments
         )
 
         weights = self.config.step_weights()[-t_max:]
@@ -323,43 +338,34 @@ class CognateModel(nn.Module):
     def infer(
         self,
         input_ids: Tensor,
-        state: DecodeState | None = None,
         valid: Tensor | None = None,
         use_cache: bool = False,
         last_only: bool = False,
         threshold: float | None = None,
         segments: Tensor | None = None,
     ) -> Inference:
-        """Logits of new tokens [B, n] (after `state`), each at its own halting step.
+        """Logits of sequences [B, L], each token at its own halting step.
 
         A token stops at the first recursion step whose halt probability reaches `threshold`
         (default: the config's), or at T_max. last_only computes only the last position.
+        use_cache also returns the DecodeState that `cognate.infer.decoder` continues.
         """
-        enc = self.encode(input_ids, state, valid, use_cache, segments)
+        enc = self.encode(input_ids, valid, use_cache, segments)
         x, positions, mask = enc.x, enc.positions, enc.mask
         if last_only:
             x, positions = x[:, -1:], positions[-1:]
             mask = mask[..., -1:, :] if mask is not None else None
         cos, sin = self.rotary(positions)
-
-        threshold = self.config.act_threshold if threshold is None else threshold
-        t_max = self.config.t_max
         z, y = self.recursion.start(x)
-        y_out = torch.zeros_like(y)
-        steps = torch.full(x.shape[:2], t_max, dtype=torch.long, device=x.device)
-        halted = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)
-        for t in range(t_max):
-            z, y = self.recursion.step(z, y, enc.cross_kv, cos, sin, mask)
-            stop = torch.sigmoid(self.halting(z)) >= threshold
-            if t == t_max - 1:
-                stop = torch.ones_like(stop)
-            newly = stop & ~halted
-            y_out = torch.where(newly[..., None], y, y_out)
-            steps = torch.where(newly, t + 1, steps)
-            halted = halted | stop
-            if bool(halted.all()):
-                break
-        return Inference(self.head(y_out).float(), steps, enc.state)
+        y, steps = run_recursion(
+            z,
+            y,
+            lambda z, y: self.recursion.step(z, y, enc.cross_kv, cos, sin, mask),
+            self.halting,
+            self.config.act_threshold if threshold is None else threshold,
+            self.config.t_max,
+        )
+        return Inference(self.head(y).float(), steps, enc.state)
 
     @torch.no_grad()
     def step_logits(self, input_ids: Tensor, segments: Tensor | None = None) -> Tensor:

@@ -1,0 +1,251 @@
+"""One decoding step per new token, with few operations and matrices read fast.
+
+Decoding one token at a time on a CPU is bound by reading the weights (each matrix is read
+once per token for a single vector) and by the fixed cost of every operation. A `Decoder`
+copies the model's matrices once into the layout matrix-vector products read fastest —
+transposed, which MKL reads about twice as fast on CPUs like this project's — and fuses the
+matrices that read the same input (queries/keys/values, SwiGLU gate/up, the recursion's
+z_0/y_0). Its step does the model's arithmetic on one position, against the ring caches of
+a `DecodeState` written in place. `quantize="int8"` stores the matrices as int8 with one
+scale per output row (a quarter of the bytes; activations rounded to bf16): faster, and
+close to but not exactly the fp32 numbers.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from cognate.model import CognateModel, DecodeState
+from cognate.model.attention import KeysValues
+from cognate.model.model import run_recursion
+
+QUANTIZE_MODES = (None, "int8")
+RESCORED = 16  # int8 head: how many of the largest logits per row are recomputed in fp32
+
+MatVec = Callable[[Tensor], Tensor]  # x [B, in] -> [B, out]
+
+
+class _Dense:
+    """fp32 x @ W^T (+ b) from a transposed copy of W [out, in]."""
+
+    def __init__(self, weight: Tensor, bias: Tensor | None) -> None:
+        self.weight_t = weight.t().contiguous()
+        self.bias = bias
+
+    def __call__(self, x: Tensor) -> Tensor:
+        if self.bias is None:
+            return x @ self.weight_t
+        return torch.addmm(self.bias, x, self.weight_t)
+
+
+class _Int8:
+    """x @ W^T (+ b) from W rounded to int8 with one bf16 scale per output row.
+
+    The kernel takes bf16 inputs and gives bf16 outputs, and silently computes garbage when
+    the input width is not a multiple of 8 (see `_matvec`).
+    """
+
+    def __init__(self, weight: Tensor, bias: Tensor | None) -> None:
+        self.scale = (weight.abs().amax(dim=1) / 127).clamp(min=1e-30).to(torch.bfloat16)
+        rounded = (weight / self.scale.float()[:, None]).round().clamp(-128, 127)
+        self.weight = rounded.to(torch.int8)
+        self.bias = bias
+
+    def __call__(self, x: Tensor) -> Tensor:
+        x = x.to(torch.bfloat16, memory_format=torch.contiguous_format)  # the kernel needs rows
+        y = torch._weight_int8pack_mm(x, self.weight, self.scale).float()
+        return y if self.bias is None else y + self.bias
+
+
+class _RescoredHead:
+    """Logits from an int8 copy of the head, the best `RESCORED` of each row then recomputed
+    in fp32: the int8 ranking of near-equal logits would otherwise often differ from fp32's."""
+
+    def __init__(self, weight: Tensor, approximate: _Int8) -> None:
+        self.weight = weight
+        self.approximate = approximate
+
+    def __call__(self, y: Tensor) -> Tensor:
+        logits = self.approximate(y)
+        best = logits.topk(min(RESCORED, logits.shape[-1]), dim=-1).indices  # [B, k]
+        exact = torch.bmm(self.weight[best], y[:, :, None]).squeeze(-1)  # [B, k]
+        return logits.scatter_(1, best, exact)
+
+
+def _matvec(
+    linears: Sequence[nn.Linear | Tensor], quantize: str | None, norm: nn.RMSNorm | None = None
+) -> MatVec:
+    """One matrix-vector product for several layers (or bare weights) reading the same input:
+    their outputs concatenated. With `norm`, its gain is folded in: the product then takes
+    the input normalized without gain (`_normalized`)."""
+    weights = [m.weight if isinstance(m, nn.Linear) else m for m in linears]
+    biases = [m.bias for m in linears if isinstance(m, nn.Linear) and m.bias is not None]
+    weight = torch.cat(weights).detach()
+    if norm is not None:
+        weight = weight * norm.weight.detach()
+    bias = torch.cat(biases).detach() if biases else None
+    if quantize == "int8" and weight.shape[1] % 8 == 0:
+        return _Int8(weight, bias)
+    return _Dense(weight, bias)
+
+
+class _BlockWeights:
+    def __init__(self, block: nn.Module, quantize: str | None) -> None:
+        self.qkv = _matvec([block.attn.q_proj, block.attn.kv_proj], quantize, block.attn_norm)
+        self.out = _matvec([block.attn.out_proj], quantize)
+        self.gate_up = _matvec([block.mlp.gate_proj, block.mlp.up_proj], quantize, block.mlp_norm)
+        self.down = _matvec([block.mlp.down_proj], quantize)
+
+
+def _rotate_half_matrix(head_dim: int, device: torch.device) -> Tensor:
+    """R with x @ R == cat([-x2, x1]) for x = cat([x1, x2]), as in `apply_rotary`."""
+    half = head_dim // 2
+    matrix = torch.zeros(head_dim, head_dim, device=device)
+    matrix[half:, :half] = -torch.eye(half, device=device)
+    matrix[:half, half:] = torch.eye(half, device=device)
+    return matrix
+
+
+def _model_key(model: CognateModel) -> tuple:
+    """Changes whenever the config changes or a parameter is replaced or modified in place."""
+    return model.config, *((p.data_ptr(), p._version) for p in model.parameters())
+
+
+def _normalized(x: Tensor, eps: Tensor) -> Tensor:
+    """RMSNorm without its gain, x / sqrt(mean(x^2) + eps): half the time of F.rms_norm."""
+    norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
+    return x * torch.addcmul(eps, norm, norm, value=1.0 / x.shape[-1]).rsqrt_()
+
+
+def _swiglu(x: Tensor, gate_up: MatVec, down: MatVec) -> Tensor:
+    gate, up = gate_up(x).chunk(2, dim=-1)
+    return down(F.silu(gate) * up)
+
+
+class Decoder:
+    """Continues a `DecodeState` (from `model.infer(..., use_cache=True)`) one token at a time.
+
+    Keeps its own copies of the model's matrices: build it with `decoder_for`, which makes a
+    new one when the model's weights or config change.
+    """
+
+    def __init__(self, model: CognateModel, quantize: str | None = None) -> None:
+        if quantize not in QUANTIZE_MODES:
+            raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, not {quantize!r}")
+        if model.embed.weight.dtype != torch.float32:
+            raise ValueError(f"decoding needs fp32 weights, not {model.embed.weight.dtype}")
+        self.key = _model_key(model)
+        self.config = model.config
+        with torch.no_grad():
+            self._prepare(model, quantize)
+
+    def _prepare(self, model: CognateModel, quantize: str | None) -> None:
+        rec = model.recursion
+        self.embed = model.embed.weight.detach()
+        self.rotary = model.rotary
+        self.rotate_half = _rotate_half_matrix(self.config.head_dim, self.embed.device)
+        self.blocks = [_BlockWeights(block, quantize) for block in model.blocks]
+        self.eps = torch.tensor(self.config.norm_eps, device=self.embed.device)
+        self.backbone_gain = model.backbone_norm.weight.detach()
+        decay = torch.sigmoid(model.memory.decay_logit.detach())
+        self.memory_decay, self.memory_inflow = decay, 1.0 - decay
+        self.memory_down = _matvec([model.memory.down], quantize)
+        self.memory_up = _matvec([model.memory.up], quantize)
+        self.combine = _matvec([model.gate.combine], quantize)
+        self.to_gate = _matvec([model.gate.to_gate], quantize)
+        self.cross_kv = _matvec([rec.cross_attn.kv_proj], quantize)
+        self.start = _matvec([rec.init_z, rec.init_y], quantize)
+        self.cross_q = _matvec([rec.cross_attn.q_proj], quantize, rec.attn_norm)
+        self.cross_out = _matvec([rec.cross_attn.out_proj], quantize)
+        self.z_gate_up = _matvec([rec.z_mlp.gate_proj, rec.z_mlp.up_proj], quantize, rec.z_norm)
+        self.z_down = _matvec([rec.z_mlp.down_proj], quantize)
+        self.y_gate_up = _matvec([rec.y_mlp.gate_proj, rec.y_mlp.up_proj], quantize, rec.y_norm)
+        self.y_down = _matvec([rec.y_mlp.down_proj], quantize)
+        # One row: kept exact, as halting decides how many steps a token takes.
+        self.halting = _matvec([model.halting.proj], None, model.halting.norm)
+        self.head_gain = model.head_norm.weight.detach()
+        head = _matvec([model.embed.weight], quantize)
+        self.head = _RescoredHead(self.embed, head) if isinstance(head, _Int8) else head
+
+    @torch.no_grad()
+    def step(
+        self, token: Tensor, state: DecodeState, threshold: float | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Next tokens [B] -> (their logits [B, V] at their halting steps, steps [B]).
+
+        Advances `state` in place by one position.
+        """
+        config = self.config
+        batch, heads, head_dim = token.shape[0], config.n_heads, config.head_dim
+        slot = state.make_room()
+        keys = min(state.position + 1, state.window)  # slots in use, this token's included
+        cos, sin = self.rotary(torch.tensor([state.position], device=token.device))
+        # RoPE at one position is a linear map: x @ rotation == apply_rotary(x, cos, sin)
+        rotation = torch.diag(cos[0]) + self.rotate_half * sin
+        mask = None
+        if state.key_valid is not None:
+            state.key_valid[:, slot] = True
+            mask = state.key_valid[:, None, None, :keys]
+
+        def attend(q: Tensor, kv: KeysValues) -> Tensor:
+            """Queries [B, H, 1, head_dim] against the cached keys -> [B, D]."""
+            k, v = kv[0][:, :, :keys], kv[1][:, :, :keys]
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask).view(batch, -1)
+
+        def cache(kv: KeysValues, k: Tensor, v: Tensor) -> None:
+            kv[0][:, :, slot : slot + 1] = k
+            kv[1][:, :, slot : slot + 1] = v
+
+        h = F.embedding(token, self.embed)
+        for block, kv in zip(self.blocks, state.layer_kv, strict=True):
+            qkv = block.qkv(_normalized(h, self.eps)).view(batch, 3, heads, 1, head_dim)
+            qk = qkv[:, :2] @ rotation
+            cache(kv, qk[:, 1], qkv[:, 2])
+            h = h + block.out(attend(qk[:, 0], kv))
+            h = h + _swiglu(_normalized(h, self.eps), block.gate_up, block.down)
+        h = _normalized(h, self.eps) * self.backbone_gain
+
+        # LongTermMemory.step and MAGGate.forward, with the decoder's matrices
+        state.memory = self.memory_decay * state.memory + self.memory_inflow * self.memory_down(h)
+        m = self.memory_up(state.memory)
+        g = torch.sigmoid(self.to_gate(F.relu(self.combine(torch.cat([h, m], dim=-1)))))
+        x = g * h + (1.0 - g) * m
+
+        k, v = self.cross_kv(x).view(batch, 2, heads, 1, head_dim).unbind(1)
+        cache(state.cross_kv, k @ rotation, v)
+
+        def recursion_step(z: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+            for _ in range(config.micro_steps):
+                q = self.cross_q(_normalized(z + y, self.eps)).view(batch, heads, 1, head_dim)
+                z = z + self.cross_out(attend(q @ rotation, state.cross_kv))
+                z = z + _swiglu(_normalized(z + y, self.eps), self.z_gate_up, self.z_down)
+            yz = _normalized(torch.cat([y, z], dim=-1), self.eps)
+            return z, y + _swiglu(yz, self.y_gate_up, self.y_down)
+
+        def halt_logit(z: Tensor) -> Tensor:
+            return self.halting(_normalized(z, self.eps)).squeeze(-1)
+
+        z, y = self.start(x).chunk(2, dim=-1)
+        threshold = config.act_threshold if threshold is None else threshold
+        y, steps = run_recursion(z, y, recursion_step, halt_logit, threshold, config.t_max)
+        state.position += 1
+        return self.head(_normalized(y, self.eps) * self.head_gain), steps
+
+
+_DECODERS: weakref.WeakKeyDictionary[CognateModel, dict[str | None, Decoder]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def decoder_for(model: CognateModel, quantize: str | None = None) -> Decoder:
+    """The model's decoder (cached with the model), rebuilt when its weights or config change."""
+    decoders = _DECODERS.setdefault(model, {})
+    decoder = decoders.get(quantize)
+    if decoder is None or decoder.key != _model_key(model):
+        decoder = decoders[quantize] = Decoder(model, quantize)
+    return decoder
