@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -108,16 +109,27 @@ def train(
         str, typer.Option(help="bpe (trained on the training data) or gpt2:PATH (local files).")
     ] = "bpe",
     seed: Annotated[int | None, typer.Option(help="Default: the specialization's seed.")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Sequences per step and process.")] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help="Sequences per step, all processes together (each takes 1/N)."),
+    ] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
     eval_every: Annotated[int | None, typer.Option(help="Steps between validations.")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    device: Annotated[
+        str, typer.Option(help="auto (CUDA when present, then MPS, else CPU), cpu, cuda or mps.")
+    ] = "auto",
+    compile_model: Annotated[
+        bool, typer.Option("--compile", help="torch.compile the training model.")
+    ] = False,
     wandb: Annotated[
         bool, typer.Option(help="Log to Weights & Biases (offline by default).")
     ] = False,
     tensorboard: Annotated[bool, typer.Option(help="Write TensorBoard events.")] = False,
 ) -> None:
-    """Train one specialized model; validates as it goes and keeps epoch_N/best/last/final."""
+    """Train one specialized model; validates as it goes and keeps epoch_N/best/last/final.
+
+    `torchrun --nproc_per_node N -m cognate train ...` trains with N processes (DDP).
+    """
     from cognate.config import TrainConfig
     from cognate.train.trainer import TrainOptions
     from cognate.train.trainer import train as run_training
@@ -143,10 +155,11 @@ def train(
         wandb=wandb,
         tensorboard=tensorboard,
         device=device,
+        compile=compile_model,
         config=config,
     )
     meta = run_training(options)
-    if meta.get("rank", 0) == 0:
+    if os.environ.get("RANK", "0") == "0":  # torchrun's other ranks stay quiet
         best = meta.get("best") or {}
         console.print(
             f"done: {meta['step']} steps in {meta['train_seconds']:.0f} s; best exact-match "

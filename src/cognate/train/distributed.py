@@ -1,7 +1,12 @@
 """Process group and device handling: one process by default, DDP under torchrun.
 
-torchrun sets RANK / WORLD_SIZE / LOCAL_RANK; we start the process group (gloo on CPU, nccl on
-CUDA) and wrap the model in DistributedDataParallel. Only rank 0 writes files.
+torchrun sets RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT; we start the process
+group (gloo on CPU, nccl on CUDA), wrap the model in DistributedDataParallel and offer the few
+collectives the trainer needs. Only rank 0 writes files.
+
+A rank that fails exits with an error and torchrun stops the others. A rank waiting on a
+collective fails as soon as a peer's connection closes (gloo), or after `TIMEOUT` for a peer
+that hangs.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
@@ -18,10 +25,18 @@ from torch import nn
 from cognate.errors import CognateError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# Longest wait on a collective. Ranks other than 0 wait this long while rank 0 validates or
+# writes a checkpoint, so it must cover a validation of the largest model on the slowest device.
+TIMEOUT = timedelta(minutes=15)
+
+T = TypeVar("T")
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """`auto` picks CUDA when present, then MPS, then CPU; an unavailable device is an error."""
+    """`auto` picks CUDA when present, then MPS, then CPU; an unavailable device is an error.
+
+    Under torchrun each process on a machine takes the CUDA device of its LOCAL_RANK.
+    """
     if name not in DEVICES:
         raise CognateError(f"unknown device {name!r}; choose one of: {', '.join(DEVICES)}")
     if name == "auto":
@@ -34,14 +49,34 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "cuda":
         if not torch.cuda.is_available():
             raise CognateError("--device cuda: no CUDA device is available on this machine")
-        return torch.device("cuda", local_rank % torch.cuda.device_count())
+        count = torch.cuda.device_count()
+        if local_rank >= count:
+            raise CognateError(
+                f"--device cuda: process {local_rank} of this machine has no GPU of its own "
+                f"({count} visible); start at most {count} processes per machine "
+                "(torchrun --nproc_per_node)"
+            )
+        return torch.device("cuda", local_rank)
     if name == "mps" and not torch.backends.mps.is_available():
         raise CognateError("--device mps: MPS is not available on this machine")
     return torch.device(name)
 
 
+def per_rank_batch(global_batch: int, world_size: int) -> int:
+    """Each rank's share of a global batch; a clear error when it does not divide evenly."""
+    if global_batch % world_size != 0:
+        raise CognateError(
+            f"a global batch of {global_batch} sequences does not divide among {world_size} "
+            f"processes; use a batch size that is a multiple of {world_size} (a resumed run "
+            "keeps its batch size: resume it with a number of processes that divides it)"
+        )
+    return global_batch // world_size
+
+
 @dataclass
 class Distributed:
+    """This process's place in the job; with world_size 1 every collective is a no-op."""
+
     rank: int
     world_size: int
     device: torch.device
@@ -57,13 +92,16 @@ class Distributed:
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         resolved = resolve_device(device, local_rank)
         if world_size > 1 and not dist.is_initialized():
-            backend = "nccl" if resolved.type == "cuda" else "gloo"
+            if resolved.type == "mps":
+                raise CognateError("--device mps: several processes need cpu or cuda")
             if resolved.type == "cuda":
                 torch.cuda.set_device(resolved)
-            dist.init_process_group(backend=backend)
+            backend = "nccl" if resolved.type == "cuda" else "gloo"
+            dist.init_process_group(backend=backend, timeout=TIMEOUT)
         return cls(rank, world_size, resolved)
 
     def wrap(self, model: nn.Module) -> nn.Module:
+        """The model that trains: DistributedDataParallel around `model` when there are ranks."""
         if self.world_size == 1:
             return model
         device_ids = [self.device.index] if self.device.type == "cuda" else None
@@ -77,3 +115,24 @@ class Distributed:
                 yield
         else:
             yield
+
+    def sum(self, values: torch.Tensor) -> torch.Tensor:
+        """The element-wise sum of CPU `values` over all ranks, as float64 on the CPU."""
+        values = values.double()
+        if self.world_size == 1:
+            return values
+        on_device = values.to(self.device)  # nccl reduces CUDA tensors only
+        dist.all_reduce(on_device)
+        return on_device.cpu()
+
+    def from_main(self, obj: T) -> T:
+        """Rank 0's `obj` on every rank (pickled; for small Python objects)."""
+        if self.world_size == 1:
+            return obj
+        holder = [obj]
+        dist.broadcast_object_list(holder, src=0)
+        return holder[0]
+
+    def close(self) -> None:
+        if self.world_size > 1 and dist.is_initialized():
+            dist.destroy_process_group()

@@ -4,12 +4,16 @@ One `Trainer` runs one run directory:
     tokenizer.json, metrics.jsonl, last.*, best.*, final.*, epoch_N.*
 `last` holds everything an exact resume needs (weights, optimizer, scheduler, EMA, RNG, step);
 `best`, `final` and `epoch_N` hold the EMA weights, which are the ones validated.
+
+Under torchrun every rank runs a `Trainer` on its share of each global batch (DDP averages the
+gradients); rank 0 validates and writes, and the other ranks take its decisions.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -19,6 +23,7 @@ from typing import Any
 
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch.distributed.elastic.multiprocessing.errors import record
 
 import cognate
 from cognate.checkpoint import (
@@ -35,6 +40,7 @@ from cognate.config import (
     model_config,
 )
 from cognate.data.datasets import (
+    IGNORE_INDEX,
     FileStream,
     QARecord,
     SyntheticStream,
@@ -55,30 +61,47 @@ from cognate.evaluate.suites import (
     examples_to_items,
     run_items,
 )
+from cognate.hardware import has_fast_bf16
 from cognate.infer.generate import Sampling
-from cognate.model import CognateModel
+from cognate.model import CognateModel, ModelOutput
 from cognate.optim import build_optimizer, mugrokfast_config
 from cognate.rundir import TOKENIZER_FILE
-from cognate.train.distributed import Distributed
+from cognate.train.distributed import Distributed, per_rank_batch
 from cognate.train.tracking import MetricsLog
 
 VALIDATION_SEED = 7  # fixed: every run of a spec validates on the same examples
 HEALTH_SAMPLING = Sampling(temperature=0.7, max_new_tokens=24, seed=1234, stop=("\n",))
+# What the metrics log of each training step, averaged over the step's target tokens.
+LOGGED = (
+    "loss",
+    "lm_loss",
+    "act_loss",
+    "gate_mean",
+    "halt_steps_mean",
+    "halt_steps_std",
+    "accuracy",
+)
+
+
+def _logged(out: ModelOutput) -> torch.Tensor:
+    """The figures of a training forward that the metrics log (float64 [len(LOGGED)], CPU)."""
+    figures = (
+        out.loss.detach(),
+        out.lm_loss,
+        out.act_loss,
+        out.gate_mean,
+        out.halt_steps_mean,
+        out.halt_steps_std,
+        out.step_accuracy[-1],
+    )
+    return torch.stack([f.float() for f in figures]).cpu().double()
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """`auto` means bf16 autocast where bf16 matmuls are fast, fp32 elsewhere.
-
-    On a CPU without AVX512-BF16/AMX, bf16 matmuls fall back to slow kernels (measured 10-100x
-    slower than fp32 on an AVX2-only machine), so auto picks fp32 there.
-    """
+    """`auto` means bf16 autocast where bf16 matmuls are fast, fp32 elsewhere."""
     if precision != "auto":
         return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    if device.type == "cpu":
-        return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
-    return "fp32"
+    return "bf16" if has_fast_bf16(device) else "fp32"
 
 
 class TrainingError(CognateError):
@@ -103,6 +126,7 @@ class TrainOptions:
     tensorboard: bool = False
     show_progress: bool = True
     device: str = "auto"
+    compile: bool = False
     config: TrainConfig = field(default_factory=TrainConfig)
     model_overrides: dict[str, Any] = field(default_factory=dict)
 
@@ -185,6 +209,8 @@ class Trainer:
             self._restore_options(resumed.metadata)
         self.config: TrainConfig = self.options.config
         self.config.precision = resolve_precision(self.config.precision, self.dist.device)
+        # config.batch_size is the global batch: the same training for any number of ranks.
+        self.batch_size = per_rank_batch(self.config.batch_size, self.dist.world_size)
         self.seed = options.seed if options.seed is not None else self.specialization.seed
         self.tokenizer = self._tokenizer()
         self._set_data()
@@ -192,6 +218,8 @@ class Trainer:
         self.model_config = self._model_config()
         self.model = CognateModel(self.model_config).to(self.dist.device)
         self.train_model = self.dist.wrap(self.model)
+        if options.compile:
+            self.train_model = torch.compile(self.train_model)
         self.optimizer = build_optimizer(
             self.model,
             self.config.optimizer,
@@ -287,7 +315,7 @@ class Trainer:
             self.stream = SyntheticStream(
                 self.mixture,
                 self.tokenizer,
-                config.batch_size,
+                self.batch_size,
                 self.seed,
                 config.max_len,
                 rank=rank,
@@ -299,7 +327,7 @@ class Trainer:
                 encode_example(self.tokenizer, e.prompt, e.answer, config.max_len) for e in examples
             ]
             self.steps_per_epoch = max(
-                1, config.epoch_examples // (config.batch_size * config.grad_accum * world)
+                1, config.epoch_examples // (config.batch_size * config.grad_accum)
             )
             return
         records = list(self._user_records())
@@ -313,7 +341,7 @@ class Trainer:
         self.stream = FileStream(
             train,
             self.tokenizer,
-            config.batch_size,
+            self.batch_size,
             self.seed,
             config.max_len,
             rank=rank,
@@ -349,6 +377,7 @@ class Trainer:
             "data": str(o.data) if o.data else None,
             "budget": self.budget,
             "world_size": self.dist.world_size,
+            "global_batch_size": self.config.batch_size,
         }
 
     def _metadata(self, name: str, weights_kind: str) -> dict[str, Any]:
@@ -432,38 +461,37 @@ class Trainer:
         return torch.autocast(self.dist.device.type, dtype=torch.bfloat16, enabled=enabled)
 
     def _train_step(self) -> dict[str, float] | None:
-        """One optimizer step (with accumulation). None when skipped for a non-finite value."""
+        """One optimizer step (with accumulation). None when skipped for a non-finite value.
+
+        The loss is the mean over the target tokens of the whole step (all ranks, all
+        micro-batches). The batches are known in advance, so their targets are counted (and
+        summed over ranks) first; each micro-batch's mean loss is then weighted by its share of
+        the targets, times world_size because DDP averages the gradients over ranks.
+        """
         self.schedule.progress = self.progress()
         difficulty = self._difficulty()
-        accum = self.config.grad_accum
-        totals: dict[str, float] = {}
-        tokens = 0
-        finite = True
+        accum, world, device = self.config.grad_accum, self.dist.world_size, self.dist.device
+        batches = [self.stream.batch(self.step * accum + m, difficulty) for m in range(accum)]
+        counts = [int((batch.labels != IGNORE_INDEX).sum()) for batch in batches]
+        global_targets = max(1.0, float(self.dist.sum(torch.tensor([sum(counts)]))))
+        totals = torch.zeros(len(LOGGED) + 2, dtype=torch.float64)  # logged, tokens, non-finite
         self.optimizer.zero_grad(set_to_none=True)
-        for micro in range(accum):
-            batch = self.stream.batch(self.step * accum + micro, difficulty)
-            device = self.dist.device
+        for micro, (batch, count) in enumerate(zip(batches, counts, strict=True)):
             ids, labels = batch.input_ids.to(device), batch.labels.to(device)
             segments = batch.segments.to(device) if batch.segments is not None else None
+            share = count / global_targets
             with self.dist.no_sync(self.train_model, last=micro == accum - 1), self._autocast():
                 out = self.train_model(ids, labels, segments=segments)
-                loss = out.loss / accum
-            if not torch.isfinite(loss):
-                finite = False
-                break
+                loss = out.loss * (share * world)
+            # Every rank runs every backward (DDP's all-reduce needs them all); a non-finite
+            # loss on any rank makes the whole step skipped, on every rank.
             loss.backward()
-            tokens += ids.numel()
-            for key, value in (
-                ("loss", out.loss),
-                ("lm_loss", out.lm_loss),
-                ("act_loss", out.act_loss),
-                ("gate_mean", out.gate_mean),
-                ("halt_steps_mean", out.halt_steps_mean),
-                ("halt_steps_std", out.halt_steps_std),
-                ("accuracy", out.step_accuracy[-1]),
-            ):
-                totals[key] = totals.get(key, 0.0) + float(value.detach()) / accum
+            totals[: len(LOGGED)] += _logged(out) * share
+            totals[-2] += ids.numel()
+            totals[-1] += float(not torch.isfinite(loss))
+        *logged, tokens, nonfinite = self.dist.sum(totals).tolist()
         grad_norm = float("nan")
+        finite = nonfinite == 0
         if finite:
             grad_norm = float(
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
@@ -482,17 +510,24 @@ class Trainer:
         self.optimizer.step()
         self.scheduler.step()
         self.ema.update(self.model, self.step)
-        self.tokens_seen += tokens * self.dist.world_size
-        totals.update(
+        self.tokens_seen += int(tokens)
+        stats = dict(zip(LOGGED, logged, strict=True))
+        stats.update(
             grad_norm=grad_norm,
             lr=self.optimizer.param_groups[0]["lr"],
             difficulty=difficulty,
-            tokens=tokens * self.dist.world_size,
+            tokens=int(tokens),
         )
-        return totals
+        return stats
 
     def _budget_done(self) -> bool:
         return self.progress() >= 1.0
+
+    def _sync_elapsed(self) -> None:
+        """With a time budget, all ranks must set the same learning rate and stop at the same
+        step: they all take rank 0's clock."""
+        if self.budget["minutes"] is not None:
+            self.elapsed = self.dist.from_main(self.elapsed)
 
     def _stop_early(self) -> bool:
         patience = self.config.early_stopping_patience
@@ -507,8 +542,8 @@ class Trainer:
         losses = torch.zeros(t_max)
         targets = 0
         rows = self.val_loss_rows
-        for i in range(0, len(rows), self.config.batch_size):
-            batch = collate(rows[i : i + self.config.batch_size], self.tokenizer.eos_id)
+        for i in range(0, len(rows), self.batch_size):
+            batch = collate(rows[i : i + self.batch_size], self.tokenizer.eos_id)
             with self._autocast():
                 out = model(batch.input_ids.to(self.dist.device), batch.labels.to(self.dist.device))
             losses += out.step_losses.float().cpu() * out.n_targets
@@ -538,6 +573,11 @@ class Trainer:
             health=output_health([r.output for r in sampled]).as_dict(),
             seconds=round(time.perf_counter() - start, 2),
         )
+
+    def _validate_on_main(self) -> Validation:
+        """Rank 0 validates (every rank holds the same EMA weights) while the others wait for
+        its result, so that all ranks take the same `best` and early-stopping decisions."""
+        return self.dist.from_main(self.validate() if self.dist.is_main else None)
 
     def _after_validation(self, validation: Validation) -> None:
         record = validation.record()
@@ -603,7 +643,7 @@ class Trainer:
             epoch_end = self.step % self.steps_per_epoch == 0
             if self.step % self.config.eval_every == 0 or epoch_end:
                 started = time.perf_counter()
-                validation = self.validate()
+                validation = self._validate_on_main()
                 self._after_validation(validation)
                 self.elapsed += time.perf_counter() - started
                 bar.update(
@@ -622,8 +662,9 @@ class Trainer:
             if self._stop_early():
                 stopped_early = True
                 break
+            self._sync_elapsed()
         if self.last_validation is None or self.last_validation["step"] != self.step:
-            self._after_validation(self.validate())
+            self._after_validation(self._validate_on_main())
         self._save("final")
         self._save("last")
         if stopped_early and self.metrics is not None:
@@ -646,6 +687,17 @@ def _rounded(stats: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 5) if isinstance(v, float) else v for k, v in stats.items()}
 
 
+def _train(options: TrainOptions) -> dict[str, Any]:
+    trainer = Trainer(options)
+    metadata = trainer.run()
+    trainer.dist.close()
+    return metadata
+
+
 def train(options: TrainOptions) -> dict[str, Any]:
-    """Run `cognate train`; returns the metadata of the final checkpoint."""
-    return Trainer(options).run()
+    """Run `cognate train`; returns the metadata of the final checkpoint.
+
+    Under torchrun a failing rank's error also goes to the file torchrun's summary shows.
+    """
+    run = record(_train) if "TORCHELASTIC_ERROR_FILE" in os.environ else _train
+    return run(options)

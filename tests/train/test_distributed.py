@@ -1,0 +1,334 @@
+"""Training with several processes: real gloo process groups on this CPU.
+
+Starting a process that imports torch takes seconds, so all the two-process work of this module
+runs in one `torch.multiprocessing` spawn (the `runs` fixture); torchrun itself is started once,
+where a failing rank is under test.
+"""
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+from safetensors.torch import load_file, save_file
+
+from cognate.cli import main
+from cognate.config import TrainConfig
+from cognate.data.datasets import Batch
+from cognate.errors import CognateError
+from cognate.model import IGNORE_INDEX, CognateModel
+from cognate.rundir import read_metrics
+from cognate.train import trainer as trainer_module
+from cognate.train.distributed import per_rank_batch
+from cognate.train.trainer import Trainer, TrainOptions, train
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+# The gate-entropy regulariser is a mean over all positions, padding included, so it depends on
+# how rows are split into batches. Without it the loss is a pure mean over target tokens.
+SMALL_MODEL = dict(d_model=32, n_layers=2, n_heads=2, d_ff=64, d_mem=8, window=64)
+EXACT_MODEL = dict(SMALL_MODEL, gate_entropy_weight=0.0)
+# Relative to the largest gradient entry: fp32, summed in another order (measured: 3e-7).
+GRAD_TOLERANCE = 1e-5
+# Absolute, after AdamW steps of lr 1e-3, i.e. 1% of a step. AdamW's first update of an entry
+# is lr * g / (|g| + eps), so an entry whose gradient is near eps turns the gradients' summation
+# noise into a visible share of a step (measured: 2e-6).
+WEIGHT_TOLERANCE = 1e-5
+STOP_AT, STEPS = 4, 6
+
+
+def _options(out: Path, **changes) -> TrainOptions:
+    config = dict(
+        batch_size=8,
+        grad_accum=2,
+        precision="fp32",
+        lr=1e-3,
+        warmup_steps=1,
+        eval_every=1000,
+        eval_examples=4,
+        health_samples=2,
+        save_every=2,
+        log_every=1,
+        bpe_vocab_size=300,
+        bpe_corpus_examples=300,
+    )
+    config.update(changes.pop("config", {}))
+    defaults = dict(
+        out=out,
+        steps=STEPS,
+        show_progress=False,
+        device="cpu",
+        config=TrainConfig(**config),
+        model_overrides=EXACT_MODEL,
+    )
+    defaults.update(changes)
+    return TrainOptions(**defaults)
+
+
+def _grads_and_weights(model: CognateModel) -> dict[str, torch.Tensor]:
+    found = {}
+    for name, p in model.named_parameters():
+        found[f"weight.{name}"] = p.detach().clone()
+        found[f"grad.{name}"] = p.grad.clone() if p.grad is not None else torch.zeros_like(p)
+    return found
+
+
+def _assert_close(found: dict, expected: dict, kind: str, tolerance: float) -> None:
+    keys = [k for k in expected if k.startswith(kind)]
+    scale = max(float(expected[k].abs().max()) for k in keys) if kind == "grad" else 1.0
+    worst = max(float((found[k] - expected[k]).abs().max()) for k in keys) / scale
+    assert worst <= tolerance, f"{kind}: largest difference {worst:.2e} > {tolerance:.0e}"
+
+
+# --------------------------------------------------------------------------- two processes
+
+
+def _free_ports(n: int) -> list[int]:
+    """n distinct ports that are free now (held open together, so none is handed out twice)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+
+
+@contextlib.contextmanager
+def _stopping_at(step: int) -> Iterator[None]:
+    """End runs at `step` as if their budget were used up. It is not: the learning-rate
+    schedule is that of the whole budget, and a resumed run continues it."""
+    budget_done = Trainer._budget_done
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Trainer, "_budget_done", lambda self: self.step >= step or budget_done(self))
+        yield
+
+
+def _rank(rank: int, ports: list[int], root: Path) -> None:
+    """One of two ranks, in the environment torchrun would give it. Each of its three jobs
+    starts a process group of its own, on a port of its own."""
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank))
+
+    os.environ["MASTER_PORT"] = str(ports[0])
+    trainer = Trainer(_options(root / "step"))  # one optimizer step, for the single-step test
+    assert trainer._train_step() is not None
+    if trainer.dist.is_main:
+        save_file(_grads_and_weights(trainer.model), str(root / "step.safetensors"))
+    trainer.dist.close()
+
+    save = trainer_module.save_checkpoint
+
+    def logged_save(stem, *args, **kwargs):
+        with (root / "saves.log").open("a") as log:
+            log.write(f"rank {rank} wrote {Path(stem).name}\n")
+        save(stem, *args, **kwargs)
+
+    trainer_module.save_checkpoint = logged_save
+    os.environ["MASTER_PORT"] = str(ports[1])
+    with _stopping_at(STOP_AT):
+        meta = train(_options(root / "two_then_one"))
+    (root / f"best_seen_by_rank_{rank}.json").write_text(json.dumps(meta["best"]))
+    os.environ["MASTER_PORT"] = str(ports[2])
+    train(_options(root / "one_then_two", resume=True))
+
+
+def _spawn_two_ranks(root: Path, deadline_s: float = 300.0) -> None:
+    """Run `_rank` in two processes; a hang (a rank stuck in a collective) fails the tests
+    after `deadline_s` instead of holding CI until its own time limit."""
+    context = mp.spawn(_rank, args=(_free_ports(3), root), nprocs=2, join=False)
+    started = time.perf_counter()
+    while not context.join(timeout=1.0):
+        if time.perf_counter() - started > deadline_s:
+            for process in context.processes:
+                process.kill()
+            pytest.fail(f"the two ranks did not finish within {deadline_s:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> Path:
+    """Run directories: `straight` (1 process, 6 steps), `two_then_one` (2 processes to step
+    4, then 1), `one_then_two` (the other way round); `step.safetensors`: 2 processes' first
+    step; `saves.log`: who wrote which checkpoint in the 2-process runs."""
+    root = tmp_path_factory.mktemp("runs")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train(_options(root / "straight"))
+        with _stopping_at(STOP_AT):
+            train(_options(root / "one_then_two"))
+        _spawn_two_ranks(root)
+        train(_options(root / "two_then_one", resume=True))
+    finally:
+        torch.set_num_threads(threads)
+    return root
+
+
+# --------------------------------------------------------------------------- the loss
+
+
+def _concatenate(batches: list[Batch], pad_id: int) -> Batch:
+    """One batch holding the rows of all `batches`, right-padded to the longest."""
+    length = max(b.input_ids.shape[1] for b in batches)
+
+    def pad(t: torch.Tensor, value: int) -> torch.Tensor:
+        return torch.nn.functional.pad(t, (0, length - t.shape[1]), value=value)
+
+    return Batch(
+        torch.cat([pad(b.input_ids, pad_id) for b in batches]),
+        torch.cat([pad(b.labels, IGNORE_INDEX) for b in batches]),
+        torch.cat([pad(b.segments, -1) for b in batches]),
+    )
+
+
+def test_accumulation_gives_the_gradient_of_the_mean_over_all_target_tokens(tmp_path):
+    trainer = Trainer(_options(tmp_path / "run", config=dict(grad_clip=1e9)))
+    difficulty = trainer._difficulty()  # the curriculum's, at step 0
+    micro = [trainer.stream.batch(m, difficulty) for m in (0, 1)]
+    targets = [int((b.labels != IGNORE_INDEX).sum()) for b in micro]
+    assert targets[0] != targets[1]  # a mean of the two micro-batch means would be wrong
+    reference = CognateModel(trainer.model_config)
+    reference.load_state_dict(trainer.model.state_dict())
+
+    trainer._train_step()
+    batch = _concatenate(micro, trainer.tokenizer.eos_id)
+    reference(batch.input_ids, batch.labels, segments=batch.segments).loss.backward()
+
+    found = _grads_and_weights(trainer.model)
+    _assert_close(found, _grads_and_weights(reference), "grad", GRAD_TOLERANCE)
+
+
+def test_two_processes_take_the_same_step_as_one_process_on_the_global_batch(runs, tmp_path):
+    single = Trainer(_options(tmp_path / "one"))
+    # Each rank takes half of each micro-batch's rows. Their target counts differ, so a mean
+    # of per-rank means would not be the global mean.
+    difficulty = single._difficulty()
+    halves = [single.stream.batch(m, difficulty).labels.chunk(2) for m in (0, 1)]
+    per_rank = [sum(int((h[r] != IGNORE_INDEX).sum()) for h in halves) for r in (0, 1)]
+    assert per_rank[0] != per_rank[1]
+    before = {k: v.clone() for k, v in single.model.state_dict().items()}
+    single._train_step()
+
+    expected = _grads_and_weights(single.model)
+    found = load_file(str(runs / "step.safetensors"))
+    _assert_close(found, expected, "grad", GRAD_TOLERANCE)
+    _assert_close(found, expected, "weight", WEIGHT_TOLERANCE)
+    moved = max(float((expected[f"weight.{k}"] - v).abs().max()) for k, v in before.items())
+    assert moved > 50 * WEIGHT_TOLERANCE  # the step itself is far above the tolerance
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def test_only_rank_0_writes_and_every_rank_agrees_on_best(runs):
+    # `last` every 2 steps, then the validation at the end makes `best`, then `final`, `last`;
+    # the resumed 2-process run writes `last` at step 6, validates (better: `best`), ends.
+    assert (runs / "saves.log").read_text().splitlines() == [
+        f"rank 0 wrote {name}"
+        for name in ["last", "last", "best", "final", "last", "last", "best", "final", "last"]
+    ]
+    for run_dir in ("two_then_one", "one_then_two"):
+        assert sorted(p.name for p in (runs / run_dir).iterdir()) == [
+            "best.json",
+            "best.safetensors",
+            "final.json",
+            "final.safetensors",
+            "last.json",
+            "last.safetensors",
+            "last.state.safetensors",
+            "metrics.jsonl",
+            "tokenizer.json",
+        ]
+        records = read_metrics(runs / run_dir)
+        assert [r["step"] for r in records if r["kind"] == "train"] == [1, 2, 3, 4, 5, 6]
+        assert [r["step"] for r in records if r["kind"] == "validation"] == [STOP_AT, STEPS]
+    best = [json.loads((runs / f"best_seen_by_rank_{r}.json").read_text()) for r in (0, 1)]
+    assert best[0] == best[1] and best[0]["step"] == STOP_AT
+
+
+def test_a_run_resumes_with_another_number_of_processes_on_the_same_data(runs):
+    expected = load_file(str(runs / "straight" / "last.safetensors"))
+    for run_dir, world_size in (("two_then_one", 1), ("one_then_two", 2)):
+        meta = json.loads((runs / run_dir / "last.json").read_text())
+        assert meta["step"] == STEPS
+        assert meta["run"]["world_size"] == world_size
+        assert meta["run"]["global_batch_size"] == 8
+        found = load_file(str(runs / run_dir / "last.safetensors"))
+        prefixed = {f"weight.{k}": v for k, v in found.items()}
+        _assert_close(prefixed, {f"weight.{k}": v for k, v in expected.items()}, "weight", 1e-5)
+
+
+def test_a_global_batch_must_divide_among_the_processes():
+    assert per_rank_batch(8, 2) == 4
+    with pytest.raises(CognateError, match="global batch of 8 sequences does not divide among 3"):
+        per_rank_batch(8, 3)
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_device_cuda_without_cuda_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    argv = ["cognate", "train", "--out", str(out), "--steps", "1", "--device", "cuda"]
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main replaces it
+    with pytest.raises(SystemExit) as stop:
+        main()
+    err = capsys.readouterr().err
+    assert stop.value.code == 1
+    assert err.startswith("error: --device cuda: no CUDA device") and err.count("\n") == 1, err
+    assert not out.exists()
+
+
+FAILING_RANK = """
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, {tests!r})
+from test_distributed import _options
+from cognate.train.trainer import Trainer, train
+
+torch.set_num_threads(1)
+take_step = Trainer._train_step
+
+
+def failing_step(self):
+    if self.dist.rank == 1 and self.step == 1:
+        raise RuntimeError("rank 1 failed on purpose")
+    return take_step(self)
+
+
+Trainer._train_step = failing_step
+train(_options(Path(sys.argv[1]), steps=1000))
+"""
+
+
+def test_a_failing_rank_stops_every_rank(tmp_path):
+    """Rank 1 raises at its second step while rank 0 waits for it in an all-reduce; torchrun
+    stops rank 0 and exits non-zero, naming the root cause."""
+    script = tmp_path / "failing.py"
+    script.write_text(textwrap.dedent(FAILING_RANK.format(tests=str(Path(__file__).parent))))
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*command, "--nproc_per_node", "2", str(script), str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert time.perf_counter() - started < 120
+    root_cause = done.stderr[done.stderr.index("Root Cause") :]
+    assert "rank      : 1" in root_cause
+    assert "RuntimeError: rank 1 failed on purpose" in root_cause
