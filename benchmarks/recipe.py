@@ -61,7 +61,8 @@ def score(checkpoint: Path, spec: str, n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--spec", default="reasoning")
-    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--minutes", type=float, default=None)
+    parser.add_argument("--steps", type=int, default=None, help="a step budget instead")
     parser.add_argument("--model", default="{}", help="ModelConfig overrides (JSON)")
     parser.add_argument("--train", default="{}", help="TrainConfig overrides (JSON)")
     parser.add_argument("--tag", default="")
@@ -79,6 +80,7 @@ def main() -> None:
             out=out,
             spec=args.spec,
             minutes=args.minutes,
+            steps=args.steps,
             config=config,
             model_overrides=json.loads(args.model),
         )
@@ -87,6 +89,8 @@ def main() -> None:
         "tag": args.tag,
         "spec": args.spec,
         "minutes": args.minutes,
+        "budget_steps": args.steps,
+        "seconds_per_step": round(meta["train_seconds"] / max(1, meta["step"]), 4),
         "model": json.loads(args.model),
         "train": json.loads(args.train),
         "steps": meta["step"],

@@ -134,7 +134,7 @@ SPECIALIZATIONS: dict[str, Specialization] = {
     "speed": Specialization(
         name="speed",
         seed=2023,
-        mixture={"yes_no": 0.4, "arithmetic": 0.4, "facts": 0.2},
+        mixture={"yes_no": 0.5, "arithmetic": 0.5},  # short direct answers
         act_threshold=0.5,  # halts earliest
         d_mem_factor=0.5,  # smallest memory
     ),
