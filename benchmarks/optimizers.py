@@ -77,7 +77,8 @@ def main() -> None:
         f"{os.getloadavg()[0]:.2f}. Validation: the trainer's last validation (EMA weights, "
         "greedy exact-match on the validation split); test: held-out test split, final weights.",
         "",
-        "| budget | optimizer | steps | seconds | s/step | val loss | val exact-match | test exact-match |",
+        "| budget | optimizer | steps | seconds | s/step | val loss | val exact-match "
+        "| test exact-match |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
