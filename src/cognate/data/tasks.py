@@ -869,11 +869,14 @@ def _arithmetic(draw: _Draw) -> Example | None:
         answer, key = a * b, sorted((a, b))
     else:
         hi = 99 if draw.hard else 9
-        a, b = rng.randint(0, hi), rng.randint(0, hi)
+        a = rng.randint(0, hi)
         if op == "sub":
-            a, b = max(a, b), min(a, b)
+            # b uniform below a, so that small differences of large numbers (10 - 5) are as
+            # common as large ones; the larger of two uniform draws makes them rare.
+            b = rng.randint(0, a)
             answer, key = a - b, [a, b]
         else:
+            b = rng.randint(0, hi)
             answer, key = a + b, sorted((a, b))
     key_text = f"arithmetic|{op}|{key[0]}|{key[1]}"
     # The multiplication table is memorised, not computed: held out by template only.
