@@ -200,3 +200,16 @@ def test_chat_ends_at_the_end_of_its_input(tiny_checkpoint):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("flag", "module", "package"),
+    [("--wandb", "wandb", "wandb"), ("--tensorboard", "torch.utils.tensorboard", "tensorboard")],
+)
+def test_a_missing_tracking_package_is_one_line(
+    run_cli, tmp_path, monkeypatch, flag, module, package
+):
+    monkeypatch.setitem(sys.modules, module, None)  # importing it now raises ImportError
+    code, _, err = run_cli("train", "--out", tmp_path / "run", "--steps", "1", flag)
+    assert code == 1
+    assert_one_error_line(err, flag, f"pip install 'cognate[{package}]'")

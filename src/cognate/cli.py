@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cognate.checkpoint import load_checkpoint, model_from_checkpoint
-from cognate.config import PRESETS, SPECIALIZATIONS, model_config
+from cognate.config import PRESETS, SPECIALIZATIONS, TrainConfig, model_config
 from cognate.errors import CognateError
 from cognate.model import CognateModel
 
@@ -93,11 +93,22 @@ def train(
     ] = None,
     steps: Annotated[int | None, typer.Option(help="Optimizer-step budget.")] = None,
     epochs: Annotated[float | None, typer.Option(help="Epoch budget.")] = None,
-    save_every: Annotated[int, typer.Option(help="Steps between `last` checkpoints.")] = 250,
+    save_every: Annotated[
+        int | None,
+        typer.Option(
+            help="Steps between `last` checkpoints.", show_default=str(TrainConfig.save_every)
+        ),
+    ] = None,
     resume: Annotated[
         bool, typer.Option(help="Continue OUT/last exactly where it stopped.")
     ] = False,
-    optimizer: Annotated[str, typer.Option(help="adamw, mugrokfast or muon.")] = "adamw",
+    optimizer: Annotated[
+        str | None,
+        typer.Option(
+            help="adamw, mugrokfast or muon (MuGrokfast without its Grokfast filter).",
+            show_default=str(TrainConfig.optimizer),
+        ),
+    ] = None,
     precision: Annotated[
         str, typer.Option(help="auto (bf16 where the hardware has fast bf16), fp32 or bf16.")
     ] = "auto",
@@ -118,6 +129,10 @@ def train(
     device: Annotated[
         str, typer.Option(help="auto (CUDA when present, then MPS, else CPU), cpu, cuda or mps.")
     ] = "auto",
+    t_max: Annotated[
+        int | None,
+        typer.Option(help="Recursion steps (T_max); 1 turns the recursion off, for ablations."),
+    ] = None,
     compile_model: Annotated[
         bool, typer.Option("--compile", help="torch.compile the training model.")
     ] = False,
@@ -134,12 +149,15 @@ def train(
     from cognate.train.trainer import TrainOptions
     from cognate.train.trainer import train as run_training
 
-    overrides = {"batch_size": batch_size, "lr": lr, "eval_every": eval_every}
+    overrides = {
+        "batch_size": batch_size,
+        "lr": lr,
+        "eval_every": eval_every,
+        "optimizer": optimizer,
+        "save_every": save_every,
+    }
     config = TrainConfig(
-        optimizer=optimizer,
-        precision=precision,
-        save_every=save_every,
-        **{k: v for k, v in overrides.items() if v is not None},
+        precision=precision, **{k: v for k, v in overrides.items() if v is not None}
     )
     options = TrainOptions(
         out=out,
@@ -157,6 +175,7 @@ def train(
         device=device,
         compile=compile_model,
         config=config,
+        model_overrides={} if t_max is None else {"t_max": t_max},
     )
     meta = run_training(options)
     if os.environ.get("RANK", "0") == "0":  # torchrun's other ranks stay quiet
@@ -294,7 +313,7 @@ def chat(
         try:
             reply = session.send(line)
         except CognateError as exc:
-            err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
             continue
         if session.finished:
             break
@@ -324,16 +343,31 @@ def demo(
     minutes: Annotated[
         float, typer.Option(help="Total budget: training of all three models plus testing.")
     ] = 30.0,
+    ablation: Annotated[
+        bool,
+        typer.Option(
+            help="Also train reasoning with the recursion off (T_max 1, DIR/reasoning-t1) "
+            "with the same budget per model, for the report's recursion ablation."
+        ),
+    ] = False,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            help="Train each model with this many processes (torchrun, DDP).",
+            show_default="2 on 2+ cores",
+        ),
+    ] = None,
 ) -> None:
     """The main job: train the reasoning, memory and speed models on CPU, test, write REPORT.md."""
-    from cognate.train.demo import run_demo
+    from cognate.train.demo import DEFAULT_PROCESSES, run_demo
 
-    path = run_demo(out, minutes, console)
+    processes = DEFAULT_PROCESSES if processes is None else processes
+    path = run_demo(out, minutes, console, processes, ablation)
     console.print(f"\nreport: {path}")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    err_console.print(f"warning: {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:
@@ -342,7 +376,7 @@ def main() -> None:
     try:
         app()
     except CognateError as exc:
-        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted", highlight=False)

@@ -112,7 +112,7 @@ def _plot(run_dir: Path, report: ModelReport, out_dir: Path) -> dict[str, str]:
     train = [r for r in records if r["kind"] == "train"]
     val = [r for r in records if r["kind"] == "validation"]
     figures = {}
-    name = report.spec
+    name = report.run_dir.name
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     left.plot([r["step"] for r in train], [r["lm_loss"] for r in train], label="train (LM)")
@@ -217,7 +217,7 @@ def render(reports: list[ModelReport]) -> str:
     for r in reports:
         seed_ok = sum(x.correct for x in r.seed_results)
         lines.append(
-            f"| {r.spec} | {seed_ok}/{len(r.seed_results)} | {_pct(r.heldout['all'])} "
+            f"| {r.run_dir.name} | {seed_ok}/{len(r.seed_results)} | {_pct(r.heldout['all'])} "
             f"| {_pct(r.heldout.get('made-up names'))} "
             f"| {_pct(r.heldout.get('held-out templates'))} | {r.act_mean:.2f} ± {r.act_std:.2f} "
             f"| {r.performance['tokens_per_second_halting']:.0f} | {r.parameters['total']:,} "
@@ -230,9 +230,54 @@ def render(reports: list[ModelReport]) -> str:
         "training. The seed prompts and their number/country pairs never occur in training.",
         "",
     ]
+    lines += _recursion_ablation(reports)
     for r in reports:
         lines += _model_section(r)
     return "\n".join(lines) + "\n"
+
+
+def _t_max(r: ModelReport) -> int:
+    return int(r.metadata["model_config"]["t_max"])
+
+
+def _recursion_ablation(reports: list[ModelReport]) -> list[str]:
+    """Runs of one specialization that differ in T_max: the recursion off (T_max 1) vs on."""
+    by_spec: dict[str, list[ModelReport]] = {}
+    for r in reports:
+        by_spec.setdefault(r.spec, []).append(r)
+    compared = {spec: runs for spec, runs in by_spec.items() if len({_t_max(r) for r in runs}) > 1}
+    if not compared:
+        return []
+    lines = [
+        "## Recursion ablation",
+        "",
+        "The same specialization trained with the recursion off (T_max = 1: one refinement of "
+        "y, no deep supervision) and on, each within its own training budget below.",
+        "",
+        "| run | T_max | training time | steps | held-out exact-match | seed prompts | tokens/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    verdicts = []
+    for spec, runs in compared.items():
+        for r in sorted(runs, key=_t_max):
+            lines.append(
+                f"| {r.run_dir.name} | {_t_max(r)} | {r.metadata.get('train_seconds', 0) / 60:.1f} "
+                f"min | {r.metadata.get('step')} | {_pct(r.heldout['all'])} "
+                f"| {sum(x.correct for x in r.seed_results)}/{len(r.seed_results)} "
+                f"| {r.performance['tokens_per_second_halting']:.0f} |"
+            )
+        off = max((r for r in runs if _t_max(r) == 1), key=lambda r: r.heldout["all"], default=None)
+        on = max((r for r in runs if _t_max(r) > 1), key=lambda r: r.heldout["all"], default=None)
+        if off is not None and on is not None:
+            gain = 100 * (on.heldout["all"] - off.heldout["all"])
+            verdict = (
+                f"recursion helps {spec} by {gain:.1f} points"
+                if gain > 0
+                else f"recursion does not help {spec} at this scale ({gain:+.1f} points)"
+            )
+            verdicts.append(verdict)
+    lines += ["", ("Verdict: " + "; ".join(verdicts) + ".") if verdicts else "", ""]
+    return lines
 
 
 def _model_section(r: ModelReport) -> list[str]:
@@ -240,7 +285,9 @@ def _model_section(r: ModelReport) -> list[str]:
     best = meta.get("best") or {}
     run = meta.get("run", {})
     lines = [
-        f"## {r.spec} model",
+        f"## {r.run_dir.name} model ({r.spec})"
+        if r.run_dir.name != r.spec
+        else f"## {r.spec} model",
         "",
         "### Metadata",
         "",
@@ -299,7 +346,8 @@ def _model_section(r: ModelReport) -> list[str]:
         "",
     ]
     if r.figures:
-        lines += [f"![{r.spec} curves]({r.figures['curves']}) ![{r.spec} ACT]({r.figures['act']})"]
+        name = r.run_dir.name
+        lines += [f"![{name} curves]({r.figures['curves']}) ![{name} ACT]({r.figures['act']})"]
         lines.append("")
     p = r.performance
     lines += [

@@ -1,0 +1,94 @@
+"""`cognate report`: tests real (tiny, briefly trained) run directories and writes the report."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from cognate import load
+from cognate.config import TrainConfig, get_specialization
+from cognate.data.datasets import eval_set
+from cognate.evaluate import report
+from cognate.evaluate.suites import exact_match, examples_to_items, run_items, seed_suite
+from cognate.train.trainer import TrainOptions, train
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+HELDOUT = 8  # held-out examples per model: enough to check the figures, few enough to be fast
+TINY = dict(d_model=32, n_layers=1, n_heads=2, d_ff=64, d_mem=8, window=64, micro_steps=1)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> Path:
+    """REPORT.md for a reasoning run (T_max 2) and its recursion-off twin (T_max 1)."""
+    root = tmp_path_factory.mktemp("report")
+    config = dict(batch_size=4, eval_every=1000, eval_examples=4, health_samples=2, save_every=3)
+    for name, t_max in (("reasoning", 2), ("reasoning-t1", 1)):
+        train(
+            TrainOptions(
+                out=root / name,
+                spec="reasoning",
+                steps=3,
+                show_progress=False,
+                device="cpu",
+                config=TrainConfig(**config, bpe_vocab_size=300, bpe_corpus_examples=300),
+                model_overrides=dict(TINY, t_max=t_max),
+            )
+        )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(report, "HELDOUT_SIZE", HELDOUT)
+        return report.write_report([root / "reasoning", root / "reasoning-t1"], root / "REPORT.md")
+
+
+def _summary_row(text: str, name: str) -> list[str]:
+    [row] = [line for line in text.splitlines() if line.startswith(f"| {name} |")][:1]
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
+@pytest.mark.parametrize("name", ["reasoning", "reasoning-t1"])
+def test_the_summary_holds_what_testing_the_checkpoint_gives(written, name):
+    text = written.read_text()
+    bundle = load(written.parent / name / "best")
+    seed = run_items(bundle.model, bundle.tokenizer, seed_suite("reasoning"))
+    mixture = get_specialization("reasoning").mixture
+    examples = eval_set(mixture, "test", HELDOUT, report.HELDOUT_SEED)
+    heldout = exact_match(run_items(bundle.model, bundle.tokenizer, examples_to_items(examples)))
+    cells = _summary_row(text, name)
+    assert cells[1] == f"{sum(r.correct for r in seed)}/3"
+    assert cells[2] == f"{100 * heldout:.1f}%"
+    assert cells[7] == f"{sum(p.numel() for p in bundle.model.parameters()):,}"
+    meta = json.loads((written.parent / name / "best.json").read_text())
+    assert cells[8] == f"{meta['train_seconds'] / 60:.1f} min"
+    for r in seed:  # Prompt / Expected / Actual, like the seed report
+        assert r.prompt.strip() in text and r.expected in text
+
+
+def test_each_model_has_its_figures_inventory_and_act_section(written):
+    text = written.read_text()
+    for name in ("reasoning", "reasoning-t1"):
+        for figure in (f"{name}_curves.png", f"{name}_act.png"):
+            assert (written.parent / figure).stat().st_size > 1000
+            assert f"]({figure})" in text
+    inventory = re.findall(r"^\| (best|last|final) \| (\d+) \|", text, flags=re.M)
+    assert sorted(inventory) == sorted([(n, "3") for n in ("best", "last", "final")] * 2)
+    assert text.count("### Adaptive computation") == 2
+    assert "mode-collapse alarm" in text
+
+
+def test_the_recursion_ablation_compares_t_max_1_with_the_recursion_on(written):
+    text = written.read_text()
+    section = text[text.index("## Recursion ablation") :]
+    rows = re.findall(r"^\| (reasoning(?:-t1)?) \| (\d) \|", section, flags=re.M)
+    assert rows == [("reasoning-t1", "1"), ("reasoning", "2")]
+    with_recursion = _summary_row(text, "reasoning")[2]
+    without = _summary_row(text, "reasoning-t1")[2]
+    gain = float(with_recursion.rstrip("%")) - float(without.rstrip("%"))
+    verdict = "recursion helps" if gain > 0 else "recursion does not help"
+    assert f"Verdict: {verdict} reasoning" in section
+
+
+def test_a_report_of_only_the_specialized_models_has_no_ablation(written, monkeypatch):
+    monkeypatch.setattr(report, "HELDOUT_SIZE", HELDOUT)
+    reports = [report.evaluate_run(written.parent / "reasoning")]
+    assert "Recursion ablation" not in report.render(reports)

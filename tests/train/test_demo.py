@@ -1,0 +1,115 @@
+"""`cognate demo`'s orchestration: which runs it trains, resumes or keeps, and how.
+
+Training itself is tested in test_trainer.py / test_distributed.py and the report in
+tests/evaluate; here both are replaced by recorders.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from cognate.config import SPECIALIZATIONS
+from cognate.errors import CognateError
+from cognate.train import demo
+
+
+@pytest.fixture
+def recorded(monkeypatch) -> list[tuple]:
+    calls: list[tuple] = []
+
+    def fake_train(options):
+        calls.append(("train", options.spec, options.minutes, options.resume))
+        assert options.model_overrides == ({"t_max": 1} if options.out.name.endswith("t1") else {})
+        options.out.mkdir(parents=True, exist_ok=True)
+        (options.out / "final.json").write_text("{}")
+
+    def fake_run(command, env, check):
+        calls.append(("torchrun", command, env["OMP_NUM_THREADS"]))
+        return subprocess.CompletedProcess(command, 0)
+
+    def fake_report(run_dirs, out):
+        calls.append(("report", [d.name for d in run_dirs], out.name))
+        return out
+
+    monkeypatch.setattr(demo, "train", fake_train)
+    monkeypatch.setattr(demo.subprocess, "run", fake_run)
+    monkeypatch.setattr(demo, "write_report", fake_report)
+    return calls
+
+
+def test_one_process_trains_the_three_models_in_turn_then_reports(tmp_path, recorded):
+    report = demo.run_demo(tmp_path, minutes=30, console=Console(quiet=True), processes=1)
+    assert report == tmp_path / "REPORT.md"
+    per_model = (30 - 3 * demo.TESTING_MINUTES_PER_MODEL) / 3
+    assert recorded == [
+        *(("train", spec, per_model, False) for spec in SPECIALIZATIONS),
+        ("report", list(SPECIALIZATIONS), "REPORT.md"),
+    ]
+
+
+def test_finished_runs_are_kept_and_interrupted_ones_resumed(tmp_path, recorded):
+    (tmp_path / "reasoning").mkdir()
+    (tmp_path / "reasoning" / "final.json").write_text("{}")
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "memory" / "last.json").write_text("{}")
+    demo.run_demo(tmp_path, minutes=12, console=Console(quiet=True), processes=1)
+    trained = [(c[1], c[3]) for c in recorded if c[0] == "train"]
+    assert trained == [("memory", True), ("speed", False)]
+
+
+def test_several_processes_train_under_torchrun_with_one_thread_each(tmp_path, recorded):
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "memory" / "last.json").write_text("{}")
+    demo.run_demo(tmp_path, minutes=30, console=Console(quiet=True), processes=2)
+    launches = [c for c in recorded if c[0] == "torchrun"]
+    assert len(launches) == 3
+    for (_, command, threads), spec in zip(launches, SPECIALIZATIONS, strict=True):
+        assert command[:5] == [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+        ]
+        assert command[command.index("--spec") + 1] == spec
+        assert Path(command[command.index("--out") + 1]) == tmp_path / spec
+        assert float(command[command.index("--minutes") + 1]) == pytest.approx(9.0)
+        assert ("--resume" in command) == (spec == "memory")
+        assert threads == "1"
+
+
+def test_a_failed_torchrun_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        demo.subprocess, "run", lambda command, env, check: subprocess.CompletedProcess(command, 3)
+    )
+    with pytest.raises(
+        CognateError, match=r"training reasoning with 2 processes failed .*status 3"
+    ):
+        demo.run_demo(tmp_path, minutes=30, console=Console(quiet=True), processes=2)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "processes", "message"), [(3, 1, "too short"), (30, 3, "divides")]
+)
+def test_bad_budgets_and_process_counts_are_refused(
+    tmp_path, recorded, minutes, processes, message
+):
+    with pytest.raises(CognateError, match=message):
+        demo.run_demo(tmp_path, minutes=minutes, console=Console(quiet=True), processes=processes)
+    assert recorded == []
+
+
+def test_the_ablation_trains_reasoning_without_recursion_and_reports_it(tmp_path, recorded):
+    demo.run_demo(tmp_path, minutes=30, console=Console(quiet=True), processes=1, ablation=True)
+    assert [c[1] for c in recorded if c[0] == "train"] == [*SPECIALIZATIONS, "reasoning"]
+    assert recorded[-1] == ("report", [*SPECIALIZATIONS, "reasoning-t1"], "REPORT.md")
+
+    recorded.clear()
+    (tmp_path / "reasoning-t1" / "final.json").unlink()
+    demo.run_demo(tmp_path, minutes=30, console=Console(quiet=True), processes=2, ablation=True)
+    [(_, command, _)] = [c for c in recorded if c[0] == "torchrun"]
+    assert command[command.index("--out") + 1] == str(tmp_path / "reasoning-t1")
+    assert command[command.index("--t-max") + 1] == "1"
