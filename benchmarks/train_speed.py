@@ -1,0 +1,335 @@
+"""Training speed: tokens/s of the real training step, fp32 against bf16 autocast, 1 against 2
+processes, model FLOPs utilisation and peak memory, on this machine's CPU.
+
+    .venv/bin/python benchmarks/train_speed.py [--quick]
+
+Shape: a global batch of 8 rows × 256 tokens (4 rows per process with 2 processes), AdamW.
+Every configuration runs in a fresh process (two processes: `torchrun --standalone`), so its
+peak resident memory (VmHWM) is its own; the configurations run back to back. Each times
+`Trainer._train_step`, the step `cognate train` takes (target counting and loss normalisation,
+DDP's gradient all-reduce, clipping, AdamW, EMA), after warm-up steps; no validation.
+
+Data: *random*: uniform random tokens with every position a target, the workload of the seed's
+public reference implementation, which computed the loss at every position: the recursion and
+the tied 50,257-way head run at every position, T_max times. *stream*: the real synthetic
+training stream (examples packed into rows of at most 256 tokens, loss on answers only).
+
+MFU = 6 · N · tokens/s ÷ the torch.mm 1024³ FLOP/s measured here at the same precision, with
+N = all parameters (the tied embedding / LM head counted once). The recursion applies its
+weights T_max × micro_steps times and the head T_max times per target, so 6 · N undercounts
+the work; the *counted* columns use the FLOPs `torch.utils.flop_counter` counts in one step.
+
+phase1 uses a stand-in tokenizer with GPT-2's 50,257 tokens (there are no GPT-2 files on this
+machine; see decode_speed.py); it makes about twice as many tokens of a text as GPT-2's would.
+Writes benchmarks/results/train_speed.md. --quick: the tiny preset and one phase1 step only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from decode_speed import gpt2_sized_tokenizer
+from torch.utils.flop_counter import FlopCounterMode
+
+from cognate.config import TrainConfig
+from cognate.data.datasets import IGNORE_INDEX, Batch
+from cognate.evaluate.performance import peak_rss_mb
+from cognate.train.trainer import Trainer, TrainOptions
+
+RESULTS = Path(__file__).parent / "results" / "train_speed.md"
+BATCH, LENGTH = 8, 256
+# The seed's public reference implementation, phase1 shape, batch 8 × 256, AdamW, this machine:
+# issue 7 says ~120 tokens/s, ../shared/CPU-TRAINING-NOTES.md ~98; the higher one, so that a
+# ratio to it is not flattered.
+REFERENCE_TOKENS_PER_S = 120.0
+REFERENCE_PEAK_GB = 7.2
+TARGET_SPEEDUP, TARGET_MFU = 10.0, 0.40
+
+# (preset, data, precision, processes, threads per process)
+CONFIGS = [
+    ("tiny", "random", "fp32", 1, 1),
+    ("tiny", "random", "fp32", 1, 2),
+    ("tiny", "random", "fp32", 2, 1),
+    ("tiny", "random", "bf16", 1, 1),
+    ("phase1", "random", "fp32", 1, 1),
+    ("phase1", "random", "fp32", 1, 2),
+    ("phase1", "random", "fp32", 2, 1),
+    ("phase1", "stream", "fp32", 1, 1),
+    ("phase1", "stream", "fp32", 2, 1),
+]
+QUICK_CONFIGS = [c for c in CONFIGS if c[0] == "tiny"] + [("phase1", "random", "fp32", 1, 1)]
+# (warm-up steps, timed steps); the first warm-up step is the one whose FLOPs are counted
+STEPS = {"tiny": (3, 10), "phase1": (1, 3)}
+QUICK_STEPS = {"tiny": (1, 3), "phase1": (1, 1)}
+
+
+class RandomTokens:
+    """Uniform random tokens; every position is a target (its label is the next token)."""
+
+    def __init__(self, vocab_size: int, batch_size: int, rank: int) -> None:
+        self.vocab_size, self.batch_size, self.rank = vocab_size, batch_size, rank
+
+    def batch(self, step: int, difficulty: float = 1.0) -> Batch:
+        generator = torch.Generator().manual_seed(1000 * step + self.rank)
+        shape = (self.batch_size, LENGTH + 1)
+        tokens = torch.randint(0, self.vocab_size, shape, generator=generator)
+        return Batch(tokens[:, :-1], tokens[:, 1:])
+
+
+# --------------------------------------------------------------------------- worker
+
+
+def worker(spec: dict) -> dict | None:
+    """Time one configuration in this process (a rank under torchrun); rank 0 returns figures."""
+    options = TrainOptions(
+        out=Path(spec["out"]),
+        preset=spec["preset"],
+        steps=10**9,
+        tokenizer=spec["tokenizer"],
+        show_progress=False,
+        device="cpu",
+        config=TrainConfig(
+            batch_size=BATCH,
+            max_len=LENGTH,
+            precision=spec["precision"],
+            optimizer="adamw",
+            curriculum=0.0,  # full-difficulty examples from the first step
+            eval_examples=1,
+            bpe_corpus_examples=2_000,
+        ),
+    )
+    trainer = Trainer(options)
+    if spec["data"] == "random":
+        vocab_size, rank = trainer.model_config.vocab_size, trainer.dist.rank
+        trainer.stream = RandomTokens(vocab_size, trainer.batch_size, rank)
+    sample = trainer.stream.batch(0)
+    target_share = float((sample.labels != IGNORE_INDEX).float().mean())
+
+    def step() -> int:
+        stats = trainer._train_step()
+        assert stats is not None, "a non-finite step"
+        trainer.step += 1
+        return stats["tokens"]
+
+    warmup, timed = spec["steps"]
+    with FlopCounterMode(display=False) as counter:
+        tokens = step()
+    flops_per_token = counter.get_total_flops() / tokens if trainer.dist.world_size == 1 else None
+    for _ in range(warmup - 1):
+        step()
+    started = time.perf_counter()
+    tokens = sum(step() for _ in range(timed))
+    seconds = time.perf_counter() - started
+
+    peaks = [peak_rss_mb()]
+    if trainer.dist.world_size > 1:
+        peaks = [None] * trainer.dist.world_size
+        dist.all_gather_object(peaks, peak_rss_mb())
+    trainer.dist.close()
+    if not trainer.dist.is_main:
+        return None
+    return {
+        "parameters": sum(p.numel() for p in trainer.model.parameters()),
+        "threads": torch.get_num_threads(),
+        "tokens_per_step": tokens / timed,
+        "step_seconds": seconds / timed,
+        "tokens_per_s": tokens / seconds,
+        "target_share": target_share,
+        "flops_per_token": flops_per_token,
+        "peak_rss_mb": max(peaks),
+    }
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def run_config(config: tuple, quick: bool, tmp: Path) -> dict:
+    """One configuration in fresh processes; the figures rank 0 printed as its last line."""
+    preset, data, precision, processes, threads = config
+    out = tmp / "-".join(map(str, config))
+    tokenizer = f"gpt2:{tmp / 'gpt2-sized.json'}" if preset == "phase1" else "bpe"
+    steps = (QUICK_STEPS if quick else STEPS)[preset]
+    spec = dict(
+        preset=preset,
+        data=data,
+        precision=precision,
+        out=str(out),
+        tokenizer=tokenizer,
+        steps=steps,
+    )
+    launcher = [sys.executable]
+    if processes > 1:
+        launcher += ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
+    command = [*launcher, __file__, "--worker", json.dumps(spec)]
+    print(f"{preset} {data} {precision}, {processes} × {threads} threads ...", flush=True)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    if done.returncode != 0:
+        sys.exit(f"{command} failed:\n{done.stderr[-3000:]}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["threads"] == threads, figures
+    print(f"  {figures['tokens_per_s']:.1f} tokens/s", flush=True)
+    return figures
+
+
+def matmul_flops(dtype: torch.dtype, threads: int, seconds: float = 3.0) -> float:
+    """torch.mm 1024³ FLOP/s in this process with `threads` threads."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(1024, 1024, dtype=dtype), torch.randn(1024, 1024, dtype=dtype)
+    torch.mm(a, b)
+    count, started = 0, time.perf_counter()
+    while count < 3 or time.perf_counter() - started < seconds:
+        torch.mm(a, b)
+        count += 1
+    return 2 * 1024**3 * count / (time.perf_counter() - started)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def machine() -> str:
+    with open("/proc/cpuinfo") as info:
+        names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+    capability = torch.backends.cpu.get_cpu_capability()
+    return f"{os.cpu_count()} cores ({names[0]}, {capability}), torch {torch.__version__}"
+
+
+def load_average() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def report(rows: list[tuple[tuple, dict]], per_core: dict[str, float], header: str) -> str:
+    """Markdown: the table, the matmul speeds, and how phase1 stands against the targets."""
+    lines = [
+        "# Training speed",
+        "",
+        f"`benchmarks/train_speed.py`, {time.strftime('%Y-%m-%d %H:%M')}: {header}.",
+        "",
+        f"Global batch {BATCH} × {LENGTH} tokens, AdamW, CPU, `Trainer._train_step` (no "
+        "validation). *random*: random tokens, every position a target (the reference "
+        "implementation's workload); *stream*: the real synthetic stream, loss on answers only "
+        "(*targets*: share of positions with a loss). *MFU* = 6 · N · tokens/s ÷ peak, N = all "
+        "parameters; *peak* = cores used × the 1-thread `torch.mm` 1024³ FLOP/s measured here "
+        "at the same precision. 6 · N assumes every weight works once per token, which holds "
+        "with a loss at every position (random data) but not on the stream, where the head runs "
+        "only at the ~10% of positions that have a loss: MFU is given for random data only. "
+        "*Counted*: FLOPs that `torch.utils.flop_counter` counts in one step (forward + "
+        "backward), which include the recursion's repeated use of its weights and the head at "
+        "every recursion step; *counted util.* = counted FLOPs/s ÷ peak.",
+        "",
+        "| preset | params | data | targets | precision | processes × threads | step | "
+        "tokens/s | × reference | MFU (6·N) | counted FLOPs/token | counted util. | peak RSS |",
+        "|---|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    counted: dict[str, float] = {}  # counted in 1-process runs; a step's FLOPs do not change
+    mfu_phase1: list[float] = []
+    for (preset, data, precision, processes, threads), f in rows:
+        if f["flops_per_token"] is not None:
+            counted[f"{preset}-{data}"] = f["flops_per_token"]
+        per_token = counted.get(f"{preset}-{data}")
+        peak = processes * threads * per_core[precision]
+        mfu = 6 * f["parameters"] * f["tokens_per_s"] / peak
+        if preset == "phase1" and data == "random":
+            mfu_phase1.append(mfu)
+        cells = [
+            preset,
+            f"{f['parameters'] / 1e6:.2f}M",
+            data,
+            f"{f['target_share']:.0%}",
+            precision,
+            f"{processes} × {threads}",
+            f"{f['step_seconds']:.2f} s",
+            f"{f['tokens_per_s']:,.0f}",
+            f"{f['tokens_per_s'] / REFERENCE_TOKENS_PER_S:.2f}×" if preset == "phase1" else "—",
+            f"{mfu:.1%}" if data == "random" else "—",
+            f"{per_token / 1e6:,.0f}M" if per_token else "—",
+            f"{per_token * f['tokens_per_s'] / peak:.1%}" if per_token else "—",
+            f"{f['peak_rss_mb']:,.0f} MB",
+        ]
+        lines.append(f"| {' | '.join(cells)} |")
+    lines += [
+        "",
+        f"`torch.mm` 1024³, 1 thread: fp32 {per_core['fp32'] / 1e9:.1f} GFLOP/s, bf16 "
+        f"{per_core['bf16'] / 1e9:.2f} GFLOP/s (no fast bf16 kernels on this CPU). bf16 "
+        "autocast runs some of the model's matmuls faster than that 1024³ product, so a bf16 "
+        "MFU here is not a utilisation.",
+        "",
+        f"Reference (the seed's public implementation, phase1, batch 8 × 256, this machine, "
+        f"idle): ~{REFERENCE_TOKENS_PER_S:.0f} tokens/s, peak {REFERENCE_PEAK_GB} GB; it "
+        "computed the 50,257-way logits at every position whatever the data, so its speed is "
+        "the same on random data and on the stream. A load average above 0.5 before the run "
+        "means other jobs shared the cores. Targets: "
+        f"≥ {TARGET_SPEEDUP:.0f}× its tokens/s, ≥ {TARGET_MFU:.0%} MFU for phase1.",
+    ]
+    phase1 = [(config, f) for config, f in rows if config[0] == "phase1"]
+    if phase1:
+        best_config, best = max(phase1, key=lambda row: row[1]["tokens_per_s"])
+        speedup = best["tokens_per_s"] / REFERENCE_TOKENS_PER_S
+        lines += [
+            "",
+            f"- Best phase1: {best['tokens_per_s']:,.0f} tokens/s ({best_config[1]} data, "
+            f"{best_config[3]} × {best_config[4]}) = {speedup:.1f}× the reference: target "
+            f"{'met' if speedup >= TARGET_SPEEDUP else 'not met'}.",
+        ]
+        if mfu_phase1:
+            lines.append(
+                f"- Best phase1 MFU (random data): {max(mfu_phase1):.1%}: target "
+                f"{'met' if max(mfu_phase1) >= TARGET_MFU else 'not met'}."
+            )
+        for data, per_token in counted.items():
+            if data.startswith("phase1"):
+                cap = 2 * per_core["fp32"] / per_token
+                lines.append(
+                    f"- {data}: {per_token / 1e6:,.0f}M counted FLOPs per token; at 100% of 2 "
+                    f"cores' measured fp32 matmul speed that is {cap:,.0f} tokens/s = "
+                    f"{cap / REFERENCE_TOKENS_PER_S:.1f}× the reference."
+                )
+        if "phase1-random" in counted:
+            minutes = counted["phase1-random"] * BATCH * LENGTH / (2 * per_core["bf16"]) / 60
+            lines.append(
+                f"- phase1 with bf16 autocast: not measured; one step would take ~{minutes:,.0f} "
+                "min at the measured bf16 matmul speed, which is why `--precision auto` picks "
+                "fp32 on this CPU."
+            )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="tiny, and one phase1 step.")
+    args = parser.parse_args()
+    if args.worker:
+        figures = worker(json.loads(args.worker))
+        if figures is not None:
+            print(json.dumps(figures))
+        return
+    header = f"{machine()}; load average before the run {load_average()}"
+    print(header, flush=True)
+    per_core = {"fp32": matmul_flops(torch.float32, 1), "bf16": matmul_flops(torch.bfloat16, 1)}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        gpt2_sized_tokenizer().save(Path(tmp) / "gpt2-sized.json")
+        for config in QUICK_CONFIGS if args.quick else CONFIGS:
+            rows.append((config, run_config(config, args.quick, Path(tmp))))
+    header += f", after {load_average()}"
+    print(f"load average after the run {load_average()}", flush=True)
+    text = report(rows, per_core, header)
+    print(text)
+    if not args.quick:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
