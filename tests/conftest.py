@@ -5,6 +5,11 @@ import torch
 
 from cognate.config import model_config
 
+# The shape of the unit tests' models: small, with a window shorter than the test sequences.
+SMALL_SHAPE = dict(
+    d_model=32, n_layers=2, n_heads=2, d_ff=64, window=8, d_mem=12, t_max=3, micro_steps=2
+)
+
 
 @pytest.fixture(autouse=True)
 def _fixed_seed():
@@ -14,19 +19,7 @@ def _fixed_seed():
 @pytest.fixture
 def small_config():
     """A model small enough for unit tests, with a window shorter than the test sequences."""
-    return dataclasses.replace(
-        model_config("tiny"),
-        vocab_size=61,
-        d_model=32,
-        n_layers=2,
-        n_heads=2,
-        d_ff=64,
-        window=8,
-        d_mem=12,
-        t_max=3,
-        micro_steps=2,
-        max_seq_len=64,
-    )
+    return dataclasses.replace(model_config("tiny"), vocab_size=61, max_seq_len=64, **SMALL_SHAPE)
 
 
 @pytest.fixture(scope="session")
@@ -42,17 +35,7 @@ def tiny_checkpoint(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
     tokenizer = train_bpe(train_corpus(dict.fromkeys(FAMILIES, 1.0), 400, seed=0), vocab_size=320)
     config = dataclasses.replace(
-        model_config("tiny"),
-        vocab_size=tokenizer.vocab_size,
-        d_model=32,
-        n_layers=2,
-        n_heads=2,
-        d_ff=64,
-        window=8,
-        d_mem=12,
-        t_max=3,
-        micro_steps=2,
-        max_seq_len=128,
+        model_config("tiny"), vocab_size=tokenizer.vocab_size, max_seq_len=128, **SMALL_SHAPE
     )
     torch.manual_seed(0)
     model = CognateModel(config)

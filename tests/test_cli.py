@@ -67,6 +67,15 @@ def test_generate_prints_the_continuation(run_cli, tiny_checkpoint):
     assert (code, out) == (0, expected + "\n")
 
 
+def test_generate_int8_decodes_with_the_int8_weights(run_cli, tiny_checkpoint):
+    quantized = cognate.load(tiny_checkpoint, quantize="int8")
+    expected = quantized.generate(PROMPT, greedy=True, max_new_tokens=12)
+    code, out, err = run_cli(
+        "generate", tiny_checkpoint, PROMPT, "--greedy", "--max-new-tokens", 12, "--int8"
+    )
+    assert (code, out, err) == (0, expected + "\n", "")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -252,11 +252,14 @@ def generate(
         list[str] | None, typer.Option(help="Stop at this string (repeatable).")
     ] = None,
     stream: Annotated[bool, typer.Option(help="Print tokens as they are produced.")] = False,
+    int8: Annotated[
+        bool, typer.Option(help="Decode with int8 copies of the weights: faster, approximate.")
+    ] = False,
 ) -> None:
     """Continue PROMPT with the model (KV cache, per-token ACT halting)."""
     from cognate.infer.bundle import load
 
-    bundle = load(checkpoint)
+    bundle = load(checkpoint, quantize="int8" if int8 else None)
     options = dict(
         max_new_tokens=max_new_tokens,
         temperature=temperature,

@@ -79,8 +79,12 @@ def test_each_model_has_its_figures_inventory_and_act_section(written):
 def test_the_recursion_ablation_compares_t_max_1_with_the_recursion_on(written):
     text = written.read_text()
     section = text[text.index("## Recursion ablation") :]
-    rows = re.findall(r"^\| (reasoning(?:-t1)?) \| (\d) \|", section, flags=re.M)
-    assert rows == [("reasoning-t1", "1"), ("reasoning", "2")]
+    rows = re.findall(r"^\| (reasoning(?:-t1)?) \| (\d) \| ([\d.]+) min \| (\d+) \|", section, re.M)
+    expected = []
+    for name, t_max in (("reasoning-t1", "1"), ("reasoning", "2")):
+        final = json.loads((written.parent / name / "final.json").read_text())
+        expected.append((name, t_max, f"{final['train_seconds'] / 60:.1f}", str(final["step"])))
+    assert rows == expected
     with_recursion = _summary_row(text, "reasoning")[2]
     without = _summary_row(text, "reasoning-t1")[2]
     gain = float(with_recursion.rstrip("%")) - float(without.rstrip("%"))

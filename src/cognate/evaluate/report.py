@@ -211,7 +211,7 @@ def render(reports: list[ModelReport]) -> str:
         "## Executive summary",
         "",
         "| model | seed prompts | held-out exact-match | made-up names | held-out templates "
-        "| ACT steps/token | tokens/s | parameters | training time |",
+        "| ACT steps/token | tokens/s | parameters | trained until the tested checkpoint |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in reports:
@@ -252,17 +252,20 @@ def _recursion_ablation(reports: list[ModelReport]) -> list[str]:
         "## Recursion ablation",
         "",
         "The same specialization trained with the recursion off (T_max = 1: one refinement of "
-        "y, no deep supervision) and on, each within its own training budget below.",
+        "y, no deep supervision) and on. *Trained*: the whole run (its `final` checkpoint); "
+        "the scores are those of the tested `best` checkpoint.",
         "",
-        "| run | T_max | training time | steps | held-out exact-match | seed prompts | tokens/s |",
-        "|---|---|---|---|---|---|---|",
+        "| run | T_max | trained | steps | tested step | held-out exact-match | seed prompts "
+        "| tokens/s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     verdicts = []
     for spec, runs in compared.items():
         for r in sorted(runs, key=_t_max):
+            final, _ = read_metadata(r.run_dir / "final")
             lines.append(
-                f"| {r.run_dir.name} | {_t_max(r)} | {r.metadata.get('train_seconds', 0) / 60:.1f} "
-                f"min | {r.metadata.get('step')} | {_pct(r.heldout['all'])} "
+                f"| {r.run_dir.name} | {_t_max(r)} | {final.get('train_seconds', 0) / 60:.1f} min "
+                f"| {final.get('step')} | {r.metadata.get('step')} | {_pct(r.heldout['all'])} "
                 f"| {sum(x.correct for x in r.seed_results)}/{len(r.seed_results)} "
                 f"| {r.performance['tokens_per_second_halting']:.0f} |"
             )
