@@ -124,7 +124,14 @@ def train(
         int | None,
         typer.Option(help="Sequences per step, all processes together (each takes 1/N)."),
     ] = None,
-    lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
+    lr: Annotated[
+        float | None,
+        typer.Option(
+            help="Peak learning rate.",
+            show_default="the specialization's: "
+            + ", ".join(f"{name} {s.lr:g}" for name, s in SPECIALIZATIONS.items()),
+        ),
+    ] = None,
     eval_every: Annotated[int | None, typer.Option(help="Steps between validations.")] = None,
     device: Annotated[
         str, typer.Option(help="auto (CUDA when present, then MPS, else CPU), cpu, cuda or mps.")

@@ -114,6 +114,7 @@ class Specialization:
     mixture: dict[str, float]  # task family -> sampling weight
     act_threshold: float
     d_mem_factor: float  # multiplies the preset's d_mem
+    lr: float = 3e-3  # peak learning rate when the run does not set one
 
 
 SPECIALIZATIONS: dict[str, Specialization] = {
@@ -130,6 +131,7 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         mixture={"facts": 0.6, "running_totals": 0.4},
         act_threshold=0.7,
         d_mem_factor=2.0,  # largest memory
+        lr=6e-3,  # copying names from the context emerges sooner (benchmarks/RESULTS.md)
     ),
     "speed": Specialization(
         name="speed",
@@ -170,7 +172,7 @@ class TrainConfig:
 
     batch_size: int = 32  # rows of max_len tokens, each packed with several examples
     grad_accum: int = 1
-    lr: float = 3e-3
+    lr: float | None = None  # None: the specialization's
     min_lr_ratio: float = 0.05
     warmup_steps: int = 100
     weight_decay: float = 0.1
@@ -205,7 +207,7 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise CognateError(f"{name.replace('_', '-')} must be >= 1")
-        if self.lr <= 0:
+        if self.lr is not None and self.lr <= 0:
             raise CognateError("lr must be > 0")
 
     def to_dict(self) -> dict[str, Any]:

@@ -141,3 +141,13 @@ def test_run_directory_mistakes_are_clear(tmp_path):
         Trainer(_options(out, steps=5))
     with pytest.raises(TrainingError, match="--spec reasoning"):
         Trainer(_options(out, steps=10, spec="memory", resume=True))
+
+
+@pytest.mark.parametrize(
+    ("spec", "given", "expected"),
+    [("reasoning", None, 3e-3), ("memory", None, 6e-3), ("memory", 1e-3, 1e-3)],
+)
+def test_the_learning_rate_is_the_specializations_unless_given(tmp_path, spec, given, expected):
+    trainer = Trainer(_options(tmp_path / "run", spec=spec, config=dict(lr=given)))
+    assert trainer.config.lr == expected
+    assert all(group["initial_lr"] == expected for group in trainer.optimizer.param_groups)

@@ -209,6 +209,8 @@ class Trainer:
             self._restore_options(resumed.metadata)
         self.config: TrainConfig = self.options.config
         self.config.precision = resolve_precision(self.config.precision, self.dist.device)
+        if self.config.lr is None:
+            self.config.lr = self.specialization.lr
         # config.batch_size is the global batch: the same training for any number of ranks.
         self.batch_size = per_rank_batch(self.config.batch_size, self.dist.world_size)
         self.seed = options.seed if options.seed is not None else self.specialization.seed
