@@ -69,10 +69,11 @@ def run_demo(
             f"--minutes {minutes} is too short: give at least "
             f"{len(specs) * (0.5 + TESTING_MINUTES_PER_MODEL):.0f} minutes"
         )
-    if processes < 1 or TrainConfig().batch_size % processes != 0:
+    batch_size = TrainConfig.batch_size  # the demo trains with the defaults
+    if processes < 1 or batch_size % processes != 0:
         raise CognateError(
             f"--processes {processes}: use a number >= 1 that divides the batch size of "
-            f"{TrainConfig().batch_size}"
+            f"{batch_size}"
         )
     for name, spec, t_max in runs:
         run_dir = out / name
