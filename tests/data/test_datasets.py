@@ -158,7 +158,7 @@ def test_labels_mask_the_prompt_and_include_eos(bpe):
     full = [*bpe.encode(f"{prompt} {answer}"), bpe.eos_id]
     assert input_ids == full[:-1] and len(labels) == len(input_ids)
     first = next(i for i, label in enumerate(labels) if label != IGNORE_INDEX)
-    assert bpe.decode(input_ids[: first + 1]) == prompt  # the last prompt position
+    assert bpe.decode(input_ids[: first + 1]) == " " + prompt  # the last prompt position
     targets = labels[first:]
     assert IGNORE_INDEX not in targets and targets[-1] == bpe.eos_id
     assert bpe.decode(targets) == f" {answer}<|endoftext|>"

@@ -34,18 +34,34 @@ def random_text(rng: random.Random, length: int) -> str:
 
 def test_digits_are_single_tokens(bpe):
     for digit in "0123456789":
-        assert len(bpe.encode(digit)) == 1
-    ids = bpe.encode("1234567890")
-    assert len(ids) == 10
-    assert [bpe.decode([i]) for i in ids] == list("1234567890")
+        assert len(bpe.encode(" " + digit)) == 2  # the space, then the digit
+    ids = bpe.encode(" 1234567890")
+    assert [bpe.decode([i]) for i in ids] == [" ", *"1234567890"]
     assert bpe.decode(bpe.encode(" 42")) == " 42"
 
 
+def with_leading_spaces(text: str) -> str:
+    """What the BPE decodes `text` to: a space before it, and after each end-of-text in it,
+    unless one is there already."""
+    parts = text.split(EOS)
+    return EOS.join(p if p.startswith(" ") or not p else " " + p for p in parts)
+
+
 def test_round_trip_of_any_string(bpe):
+    """Exact for a text that starts with a space; any other text gains one in front."""
     rng = random.Random(0)
-    texts = SAMPLES + [random_text(rng, rng.randint(0, 60)) for _ in range(200)]
+    texts = SAMPLES + [random_text(rng, rng.randint(1, 60)) for _ in range(200)]
     for text in texts:
-        assert bpe.decode(bpe.encode(text)) == text
+        spaced = with_leading_spaces(text)
+        assert bpe.decode(bpe.encode(text)) == spaced
+        assert bpe.decode(bpe.encode(spaced)) == spaced
+
+
+def test_a_word_is_the_same_tokens_at_the_start_of_a_text(bpe):
+    first = bpe.encode("Vorbelka owns a cat.")
+    later = bpe.encode(" Q: Who owns the cat? A: Vorbelka")
+    name = bpe.encode(" Vorbelka")
+    assert first[: len(name)] == name and later[-len(name) :] == name
 
 
 def test_eos_and_vocab(bpe):

@@ -1,7 +1,9 @@
 """Tokenizers: a byte-level BPE trained on the task corpus, or a local GPT-2 BPE.
 
 Both are byte level, so every string encodes (nothing is ever unknown) and
-`decode(encode(s)) == s`. Both end texts with `<|endoftext|>`, which also pads batches.
+`decode(encode(s)) == s` (the trained BPE puts a space before a text that does not start with
+one, so that a word is the same tokens at the start of a text as anywhere else: there,
+`decode(encode(s)) == " " + s`). Both end texts with `<|endoftext|>`, which also pads batches.
 Nothing is ever downloaded.
 """
 
@@ -90,6 +92,10 @@ class Tokenizer:
 def train_bpe(texts: Iterable[str], vocab_size: int) -> Tokenizer:
     """Train a byte-level BPE on `texts`: digits one per token, `<|endoftext|>` special.
 
+    A text gets a leading space, so that "Vorbelka owns a cat." and "... Q: Who owns the cat?
+    A: Vorbelka" spell the name with the same tokens (a model copying it from the context
+    would otherwise have to learn two spellings of every name).
+
     The result is deterministic for the same corpus; it may hold fewer than `vocab_size`
     tokens when the corpus has too few distinct merges.
     """
@@ -99,8 +105,9 @@ def train_bpe(texts: Iterable[str], vocab_size: int) -> Tokenizer:
     inner = tokenizers.Tokenizer(models.BPE())
     inner.pre_tokenizer = pre_tokenizers.Sequence(
         [
+            # the prefix space must come first: Digits would make each digit a text of its own
+            pre_tokenizers.ByteLevel(add_prefix_space=True),
             pre_tokenizers.Digits(individual_digits=True),
-            pre_tokenizers.ByteLevel(add_prefix_space=False),
         ]
     )
     inner.decoder = decoders.ByteLevel()
