@@ -5,7 +5,7 @@ import torch
 
 from cognate.config import model_config
 from cognate.model import IGNORE_INDEX, CognateModel
-from cognate.model.memory import CHUNK, LongTermMemory
+from cognate.model.memory import LongTermMemory
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -57,13 +57,30 @@ def test_memory_parallel_form_equals_stepping_token_by_token():
     memory = LongTermMemory(d_model=16, d_mem=10, decay_init=0.9, learnable_decay=True)
     with torch.no_grad():
         memory.decay_logit.copy_(torch.linspace(-2.0, 5.0, 10))
-    h = torch.randn(3, 2 * CHUNK + 11, 16)
+    h = torch.randn(3, 139, 16)  # not a power of two
     parallel, final_state = memory(h)
     state = memory.initial_state(3, h.device)
     for t in range(h.shape[1]):
         out, state = memory.step(h[:, t], state)
         torch.testing.assert_close(out, parallel[:, t], rtol=0, atol=1e-5)
     torch.testing.assert_close(state, final_state, rtol=0, atol=1e-5)
+
+
+def test_memory_parallel_form_continues_a_given_state_and_restarts_at_segments():
+    torch.manual_seed(0)
+    memory = LongTermMemory(d_model=8, d_mem=6, decay_init=0.8, learnable_decay=True)
+    h, state = torch.randn(2, 20, 8), torch.randn(2, 6)
+    starts = torch.zeros(2, 20, dtype=torch.bool)
+    starts[0, 7] = starts[1, 13] = True
+    parallel, final = memory(h, state=state, segment_starts=starts)
+    for row, start in ((0, 7), (1, 13)):
+        stepped = state[row : row + 1]
+        for t in range(20):
+            if t == start:
+                stepped = torch.zeros_like(stepped)
+            out, stepped = memory.step(h[row : row + 1, t], stepped)
+            torch.testing.assert_close(out[0], parallel[row, t], rtol=0, atol=1e-5)
+        torch.testing.assert_close(stepped[0], final[row], rtol=0, atol=1e-5)
 
 
 def test_memory_state_starts_at_zero_for_every_call():

@@ -3,8 +3,8 @@
     m_t = a * m_{t-1} + (1 - a) * W_down h_t,     out_t = W_up m_t,     m_0 = 0
 
 The state is an argument and a return value, never a buffer: nothing about a batch survives
-a forward call or lands in a checkpoint. Training uses the parallel form (chunks of
-`CHUNK` tokens, each a small matrix product); decoding advances one token at a time.
+a forward call or lands in a checkpoint. Training uses the parallel form (a scan in
+log2(L) elementwise rounds); decoding advances one token at a time.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-
-CHUNK = 64
 
 
 class LongTermMemory(nn.Module):
@@ -41,31 +39,21 @@ class LongTermMemory(nn.Module):
     ) -> tuple[Tensor, Tensor]:
         """h [B, L, D]; state [B, d_mem] or None (zeros); valid [B, L] masks padding inputs.
 
-        segment_starts [B, L]: for packed rows, the index where each position's sequence
+        segment_starts [B, L] bool: for packed rows, the positions where a new sequence
         starts; the memory restarts from zero there.
         """
-        log_a = F.logsigmoid(self.decay_logit.float())  # [d_mem]
-        inputs = self.down(h).float() * (1.0 - log_a.exp())  # [B, L, d_mem]
-        if valid is not None:
-            inputs = inputs * valid[..., None]
-        if state is None:
-            state = self.initial_state(h.shape[0], h.device)
-        states = []
         with torch.autocast(h.device.type, enabled=False):  # the recurrence stays in fp32
-            for chunk in inputs.split(CHUNK, dim=1):
-                n = chunk.shape[1]
-                steps = torch.arange(n, device=h.device, dtype=torch.float32)
-                lag = steps[:, None] - steps[None, :]  # [n, n]: t - s
-                decay = torch.exp(lag.clamp(min=0)[..., None] * log_a)  # [n, n, d_mem]: a^(t-s)
-                decay = decay * (lag >= 0)[..., None]
-                carried = torch.exp((steps[:, None] + 1) * log_a)  # [n, d_mem]: a^(t+1)
-                chunk_states = torch.einsum("tsd,bsd->btd", decay, chunk) + carried * state[:, None]
-                states.append(chunk_states)
-                state = chunk_states[:, -1]
-        memory = torch.cat(states, dim=1)
-        if segment_starts is not None:
-            memory = _restart_at_segments(memory, log_a, segment_starts)
-        return self.up(memory.to(h.dtype)), state
+            a = torch.sigmoid(self.decay_logit.float())  # [d_mem]
+            inputs = self.down(h).float() * (1.0 - a)  # [B, L, d_mem]
+            if valid is not None:
+                inputs = inputs * valid[..., None]
+            decay = a.expand_as(inputs)
+            if segment_starts is not None:
+                decay = decay * ~segment_starts[..., None]
+            memory, carried = _linear_scan(decay, inputs)
+            if state is not None:
+                memory = memory + carried * state[:, None]
+        return self.up(memory.to(h.dtype)), memory[:, -1]
 
     def step(self, h: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
         """One token: h [B, D], state [B, d_mem] -> (read-out [B, D], new state)."""
@@ -74,15 +62,19 @@ class LongTermMemory(nn.Module):
         return self.up(state.to(h.dtype)), state
 
 
-def _restart_at_segments(memory: Tensor, log_a: Tensor, starts: Tensor) -> Tensor:
-    """Turn the states of one long recurrence into states that restart at every segment.
+def _linear_scan(decay: Tensor, inputs: Tensor) -> tuple[Tensor, Tensor]:
+    """All states of m_t = decay_t * m_(t-1) + inputs_t from m_(-1) = 0, along dim 1.
 
-    With p the start of t's segment, the recurrence gives m_t = a^(t-p+1) m_(p-1) + (terms
-    from p..t), so the restarted state is m_t - a^(t-p+1) m_(p-1)  (m_(-1) = 0).
+    Hillis-Steele doubling: after the round with offset k, m_t sums the inputs of the last 2k
+    positions, each times the decays between it and t, and `carried`_t is the product of those
+    decays (so the state before the sequence enters as carried_t * m_(-1)).
+    Returns (states, carried), both shaped like `inputs`.
     """
-    _, length, d_mem = memory.shape
-    steps = torch.arange(length, device=memory.device)
-    before = (starts - 1).clamp(min=0)
-    carried = memory.gather(1, before[..., None].expand(-1, -1, d_mem)) * (starts > 0)[..., None]
-    decay = torch.exp((steps - starts + 1)[..., None].float() * log_a)  # [B, L, d_mem]
-    return memory - decay * carried
+    states, carried = inputs, decay
+    offset, length = 1, inputs.shape[1]
+    while offset < length:
+        earlier = F.pad(states[:, :-offset], (0, 0, offset, 0))
+        states = states + carried * earlier
+        carried = carried * F.pad(carried[:, :-offset], (0, 0, offset, 0), value=1.0)
+        offset *= 2
+    return states, carried

@@ -32,11 +32,10 @@ IGNORE_INDEX = -100
 
 
 def _segment_starts(segments: Tensor) -> Tensor:
-    """segments [B, L] (contiguous ids) -> index where each position's segment starts."""
-    steps = torch.arange(segments.shape[1], device=segments.device).expand_as(segments)
+    """segments [B, L] (contiguous ids) -> [B, L] bool: the first position of each segment."""
     is_start = torch.ones_like(segments, dtype=torch.bool)
     is_start[:, 1:] = segments[:, 1:] != segments[:, :-1]
-    return torch.where(is_start, steps, 0).cummax(dim=1).values
+    return is_start
 
 
 class Block(nn.Module):
