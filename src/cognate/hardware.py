@@ -2,17 +2,54 @@
 
 from __future__ import annotations
 
+import functools
+import time
+
 import torch
+
+# bf16 must beat fp32 by this much to be worth autocast's casts and its lost precision.
+FAST_BF16_SPEEDUP = 1.3
+_PROBE_SIZE = 384  # square matrices: large enough to time the kernels, not the dispatch
+_PROBE_REPEATS = 5
 
 
 def has_fast_bf16(device: torch.device) -> bool:
     """Whether bf16 matrix products are fast on `device`.
 
-    CPUs without AVX512-BF16/AMX run bf16 matmuls on slow fallback kernels (measured 10-100x
-    slower than fp32 on an AVX2-only machine); CUDA devices from Ampere on are fast.
+    A CPU's flags do not say: this project has seen AVX512-BF16 CPUs whose bf16 products ran at
+    0.6x fp32, and AVX2 CPUs where they ran 100x slower. So on a CPU with bf16 support the two
+    are timed once per process. CUDA devices from Ampere on are fast.
     """
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     if device.type == "cpu":
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return _cpu_has_fast_bf16()
     return False
+
+
+@functools.cache
+def _cpu_has_fast_bf16() -> bool:
+    return cpu_supports_bf16() and cpu_bf16_speedup() >= FAST_BF16_SPEEDUP
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU has bf16 instructions at all (AVX512-BF16 or AMX)."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def cpu_bf16_speedup() -> float:
+    """fp32 time / bf16 time of one square matrix product on this CPU (best of a few)."""
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(_PROBE_SIZE, _PROBE_SIZE, generator=generator)
+    b = torch.randn(_PROBE_SIZE, _PROBE_SIZE, generator=generator)
+    return _best_time(a, b) / _best_time(a.bfloat16(), b.bfloat16())
+
+
+def _best_time(a: torch.Tensor, b: torch.Tensor) -> float:
+    a @ b  # the first call may allocate or pick a kernel
+    times = []
+    for _ in range(_PROBE_REPEATS):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return min(times)
