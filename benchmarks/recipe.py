@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--train", default="{}", help="TrainConfig overrides (JSON)")
     parser.add_argument("--tag", default="")
     parser.add_argument("--n", type=int, default=300, help="test examples")
+    parser.add_argument("--seed", type=int, default=None, help="run seed (default: the spec's)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args()
     if args.threads:
@@ -82,6 +83,7 @@ def main() -> None:
             minutes=args.minutes,
             steps=args.steps,
             config=config,
+            seed=args.seed,
             model_overrides=json.loads(args.model),
         )
     )
@@ -91,6 +93,7 @@ def main() -> None:
         "minutes": args.minutes,
         "budget_steps": args.steps,
         "seconds_per_step": round(meta["train_seconds"] / max(1, meta["step"]), 4),
+        "seed": args.seed,
         "model": json.loads(args.model),
         "train": json.loads(args.train),
         "steps": meta["step"],

@@ -78,7 +78,7 @@ PRESETS: dict[str, ModelConfig] = {
     # Sized for 2 CPU cores: many optimizer steps in a few minutes beat a wider model.
     # vocab_size is replaced by the size of the tokenizer trained for the run.
     "tiny": ModelConfig(
-        vocab_size=512,
+        vocab_size=1024,
         d_model=64,
         n_layers=2,
         n_heads=4,  # 4 heads of 16 beat 2 of 32 at copying names from the context
@@ -115,6 +115,9 @@ class Specialization:
     act_threshold: float
     d_mem_factor: float  # multiplies the preset's d_mem
     lr: float = 3e-3  # peak learning rate when the run does not set one
+    # Recursion depth (T_max x micro-steps) when it differs from the preset's: a shallower
+    # recursion trains more steps in the same minutes (benchmarks/RESULTS.md).
+    recursion: tuple[int, int] | None = None
 
 
 SPECIALIZATIONS: dict[str, Specialization] = {
@@ -131,7 +134,8 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         mixture={"facts": 0.6, "running_totals": 0.4},
         act_threshold=0.7,
         d_mem_factor=2.0,  # largest memory
-        lr=6e-3,  # copying names from the context emerges sooner (benchmarks/RESULTS.md)
+        lr=1e-2,  # copying names from the context emerges sooner (benchmarks/RESULTS.md)
+        recursion=(2, 1),
     ),
     "speed": Specialization(
         name="speed",
@@ -139,6 +143,8 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         mixture={"yes_no": 0.5, "arithmetic": 0.5},  # short direct answers
         act_threshold=0.5,  # halts earliest
         d_mem_factor=0.5,  # smallest memory
+        lr=1e-2,
+        recursion=(2, 1),
     ),
 }
 
@@ -163,6 +169,9 @@ def model_config(preset: str, spec: str | None = None, **overrides: Any) -> Mode
             act_threshold=s.act_threshold,
             d_mem=max(1, round(config.d_mem * s.d_mem_factor)),
         )
+        if s.recursion is not None:
+            t_max, micro_steps = s.recursion
+            config = dataclasses.replace(config, t_max=t_max, micro_steps=micro_steps)
     return dataclasses.replace(config, **overrides)
 
 
@@ -191,7 +200,7 @@ class TrainConfig:
     save_epoch_every: int = 1  # write `epoch_N` every k epochs
     log_every: int = 25
     max_nonfinite_steps: int = 5
-    bpe_vocab_size: int = 512
+    bpe_vocab_size: int = 1024
     bpe_corpus_examples: int = 20_000
 
     def __post_init__(self) -> None:

@@ -145,7 +145,7 @@ def test_run_directory_mistakes_are_clear(tmp_path):
 
 @pytest.mark.parametrize(
     ("spec", "given", "expected"),
-    [("reasoning", None, 3e-3), ("memory", None, 6e-3), ("memory", 1e-3, 1e-3)],
+    [("reasoning", None, 3e-3), ("memory", None, 1e-2), ("memory", 1e-3, 1e-3)],
 )
 def test_the_learning_rate_is_the_specializations_unless_given(tmp_path, spec, given, expected):
     trainer = Trainer(_options(tmp_path / "run", spec=spec, config=dict(lr=given)))

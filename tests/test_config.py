@@ -1,0 +1,26 @@
+import pytest
+
+from cognate.config import PRESETS, model_config
+from cognate.errors import CognateError
+
+
+def test_a_specialization_with_its_own_recursion_replaces_the_presets():
+    memory = model_config("tiny", "memory")
+    assert (memory.t_max, memory.micro_steps) == (2, 1)
+    assert memory.act_threshold == 0.7
+
+
+def test_a_specialization_without_its_own_recursion_keeps_the_presets():
+    reasoning = model_config("tiny", "reasoning")
+    preset = PRESETS["tiny"]
+    assert (reasoning.t_max, reasoning.micro_steps) == (preset.t_max, preset.micro_steps)
+
+
+def test_explicit_overrides_win_over_the_specialization():
+    config = model_config("tiny", "speed", t_max=4, micro_steps=3)
+    assert (config.t_max, config.micro_steps) == (4, 3)
+
+
+def test_an_unknown_specialization_names_the_choices():
+    with pytest.raises(CognateError, match="reasoning, memory, speed"):
+        model_config("tiny", "poetry")
