@@ -59,7 +59,7 @@ def test_memory_parallel_form_equals_stepping_token_by_token():
         memory.decay_logit.copy_(torch.linspace(-2.0, 5.0, 10))
     h = torch.randn(3, 139, 16)  # not a power of two
     parallel, final_state = memory(h)
-    state = memory.initial_state(3, h.device)
+    state = torch.zeros(3, 10)  # m_0 = 0
     for t in range(h.shape[1]):
         out, state = memory.step(h[:, t], state)
         torch.testing.assert_close(out, parallel[:, t], rtol=0, atol=1e-5)

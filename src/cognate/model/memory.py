@@ -21,14 +21,10 @@ class LongTermMemory(nn.Module):
 
     def __init__(self, d_model: int, d_mem: int, decay_init: float, learnable_decay: bool) -> None:
         super().__init__()
-        self.d_mem = d_mem
         self.down = nn.Linear(d_model, d_mem, bias=False)
         self.up = nn.Linear(d_mem, d_model, bias=False)
         logit = math.log(decay_init / (1.0 - decay_init))
         self.decay_logit = nn.Parameter(torch.full((d_mem,), logit), requires_grad=learnable_decay)
-
-    def initial_state(self, batch_size: int, device: torch.device) -> Tensor:
-        return torch.zeros(batch_size, self.d_mem, device=device)
 
     def forward(
         self,
