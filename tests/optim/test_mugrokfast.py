@@ -186,3 +186,18 @@ def test_full_precision_newton_schulz_is_torch_muons_iteration(shape):
     torchs = _muon._zeropower_via_newtonschulz(grad, *args).float()  # computed in bf16
     assert ours.dtype == torch.float32
     torch.testing.assert_close(ours, torchs, atol=0.05, rtol=0.05)
+
+
+@pytest.mark.parametrize("in_bf16", [True, False])
+def test_muon_orthogonalises_in_bf16_only_when_asked_and_fast(monkeypatch, in_bf16):
+    monkeypatch.setattr("cognate.optim.mugrokfast.has_fast_bf16", lambda device: True)
+    seen = []
+    monkeypatch.setattr(
+        _muon, "_zeropower_via_newtonschulz", lambda grad, *args: seen.append(grad) or grad
+    )
+    p = nn.Parameter(torch.zeros(4, 4))
+    config = MuGrokfastConfig(lamb=0.0, orthogonalize_in_bf16=in_bf16)
+    opt = MuGrokfast([p], [], config)
+    p.grad = torch.randn(4, 4)
+    opt.step()
+    assert len(seen) == (1 if in_bf16 else 0)  # otherwise the fp32 iteration replaced it

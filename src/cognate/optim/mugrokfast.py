@@ -47,6 +47,9 @@ class MuGrokfastConfig:
     alpha: float = 0.98  # Grokfast EMA decay
     lamb: float = 2.0  # Grokfast amplification of the slow component; 0 turns the filter off
     qk_clip_tau: float | None = None  # max attention logit per head; None: no QK-clip
+    # Muon's Newton–Schulz in bf16 where bf16 products are fast; False: always fp32 (fp32
+    # training, where runs must be reproducible across process counts to fp32 rounding).
+    orthogonalize_in_bf16: bool = True
 
     def __post_init__(self) -> None:
         checks = {
@@ -95,7 +98,8 @@ def _newton_schulz_fp32(
 @contextlib.contextmanager
 def _newton_schulz_in_full_precision() -> Iterator[None]:
     """torch.optim.Muon orthogonalises in bf16, which is 10-100x slower than fp32 on CPUs
-    without fast bf16 matmuls; for the duration of a step, let it use the fp32 iteration."""
+    without fast bf16 matmuls, and not what fp32 training asks for; for the duration of a
+    step, let it use the fp32 iteration."""
     original = _muon._zeropower_via_newtonschulz
     _muon._zeropower_via_newtonschulz = _newton_schulz_fp32
     try:
@@ -166,8 +170,8 @@ class MuGrokfast(Optimizer):
         if "muon" in self.inner:
             muon = self.inner["muon"]
             device = muon.param_groups[0]["params"][0].device
-            slow_bf16 = not has_fast_bf16(device)
-            with _newton_schulz_in_full_precision() if slow_bf16 else contextlib.nullcontext():
+            bf16 = self.config.orthogonalize_in_bf16 and has_fast_bf16(device)
+            with contextlib.nullcontext() if bf16 else _newton_schulz_in_full_precision():
                 muon.step()
         if self.config.qk_clip_tau is not None and self.attention:
             self.last_qk_clip_count = qk_clip(self.attention, self.config.qk_clip_tau)

@@ -227,7 +227,9 @@ class Trainer:
             self.config.optimizer,
             lr=self.config.lr,
             weight_decay=self.config.weight_decay,
-            config=mugrokfast_config(self.options.preset),
+            config=mugrokfast_config(
+                self.options.preset, orthogonalize_in_bf16=self.config.precision == "bf16"
+            ),
         )
         self.schedule = WarmupCosine(self.config.warmup_steps, self.config.min_lr_ratio)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self.schedule)
