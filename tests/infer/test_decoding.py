@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from cognate.infer.decoder import Decoder, decoder_for
+from cognate.infer.decoder import Decoder, decoder_for, top_indices
 from cognate.model import CognateModel
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -39,11 +39,14 @@ def decode_cached(model, prompt, continuation, threshold=None, valid=None, quant
     return torch.cat(logits, dim=1), torch.cat(steps, dim=1)
 
 
+@pytest.mark.parametrize("batch", [1, 2])  # one token halts in a loop of its own
 @pytest.mark.parametrize("threshold", [0.0, None, 2.0])
 @pytest.mark.parametrize("prompt_length", [3, 19])  # 19 > window (8): the prefill is windowed
-def test_cached_decoding_equals_the_full_forward_pass(small_config, prompt_length, threshold):
+def test_cached_decoding_equals_the_full_forward_pass(
+    small_config, prompt_length, threshold, batch
+):
     model = make_model(small_config)
-    ids = torch.randint(0, small_config.vocab_size, (2, 3 * small_config.window + 4))
+    ids = torch.randint(0, small_config.vocab_size, (batch, 3 * small_config.window + 4))
     prompt, continuation = ids[:, :prompt_length], ids[:, prompt_length:]
     cached, cached_steps = decode_cached(model, prompt, continuation, threshold)
     full = model.infer(ids, threshold=threshold)
@@ -108,3 +111,14 @@ def test_the_decoder_is_rebuilt_when_the_weights_or_the_config_change(small_conf
     decoder = decoder_for(model)
     model.config = dataclasses.replace(model.config, act_threshold=2.0)
     assert decoder_for(model) is not decoder
+
+
+@pytest.mark.parametrize(("vocab", "k"), [(50_257, 32), (4096, 32), (1000, 32), (61, 32)])
+def test_top_indices_are_the_topk_set(vocab, k):
+    torch.manual_seed(0)
+    logits = torch.randn(3, vocab)
+    logits[1, -1] = 100.0  # the partial last block holds the best
+    logits[2, :k] = 50.0 + torch.arange(k)  # all of the top k in the first blocks
+    found = top_indices(logits, k).sort(dim=-1).values
+    expected = logits.topk(min(k, vocab), dim=-1).indices.sort(dim=-1).values
+    assert torch.equal(found, expected)

@@ -31,11 +31,11 @@ MatVec = Callable[[Tensor], Tensor]  # x [B, in] -> [B, out]
 
 
 class _Dense:
-    """fp32 x @ W^T (+ b) from a transposed copy of W [out, in]."""
+    """x @ W^T (+ b) in `dtype`, from a transposed copy of W [out, in]."""
 
-    def __init__(self, weight: Tensor, bias: Tensor | None) -> None:
-        self.weight_t = weight.t().contiguous()
-        self.bias = bias
+    def __init__(self, weight: Tensor, bias: Tensor | None, dtype: torch.dtype) -> None:
+        self.weight_t = weight.t().contiguous().to(dtype)
+        self.bias = None if bias is None else bias.to(dtype)
 
     def __call__(self, x: Tensor) -> Tensor:
         if self.bias is None:
@@ -44,22 +44,44 @@ class _Dense:
 
 
 class _Int8:
-    """x @ W^T (+ b) from W rounded to int8 with one bf16 scale per output row.
+    """x @ W^T (+ b), bf16 [B, in] -> bf16 [B, out], from W rounded to int8 with one bf16
+    scale per output row.
 
-    The kernel takes bf16 inputs and gives bf16 outputs, and silently computes garbage when
-    the input width is not a multiple of 8 (see `_matvec`).
+    The kernel silently computes garbage when the input width is not a multiple of 8 (see
+    `_matvec`), and is fast only for bf16 inputs.
     """
 
     def __init__(self, weight: Tensor, bias: Tensor | None) -> None:
         self.scale = (weight.abs().amax(dim=1) / 127).clamp(min=1e-30).to(torch.bfloat16)
         rounded = (weight / self.scale.float()[:, None]).round().clamp(-128, 127)
         self.weight = rounded.to(torch.int8)
-        self.bias = bias
+        self.bias = None if bias is None else bias.to(torch.bfloat16)
 
     def __call__(self, x: Tensor) -> Tensor:
-        x = x.to(torch.bfloat16, memory_format=torch.contiguous_format)  # the kernel needs rows
-        y = torch._weight_int8pack_mm(x, self.weight, self.scale).float()
+        y = torch._weight_int8pack_mm(x.contiguous(), self.weight, self.scale)
         return y if self.bias is None else y + self.bias
+
+
+def top_indices(logits: Tensor, k: int, block: int = 64) -> Tensor:
+    """The indices [B, k] of the k largest of logits [B, V], in no particular order.
+
+    Several times faster than `topk` over a large vocabulary on CPU: the top k lie in the k
+    blocks of `block` logits with the largest maxima (any block holding one of them has a
+    larger maximum than all but fewer than k blocks), so topk runs on those k blocks only.
+    """
+    batch, vocab = logits.shape
+    whole = vocab // block * block
+    if whole < k * block:
+        return logits.topk(min(k, vocab), dim=-1).indices
+    maxima = logits[:, :whole].view(batch, -1, block).amax(dim=-1)
+    starts = maxima.topk(k, dim=-1).indices * block  # [B, k]
+    offsets = torch.arange(block, device=logits.device)
+    candidates = (starts[..., None] + offsets).view(batch, -1)
+    if whole < vocab:  # the last, partial block is always a candidate
+        tail = torch.arange(whole, vocab, device=logits.device).expand(batch, -1)
+        candidates = torch.cat([candidates, tail], dim=1)
+    best = logits.gather(1, candidates).topk(k, dim=-1).indices
+    return candidates.gather(1, best)
 
 
 class _RescoredHead:
@@ -71,8 +93,9 @@ class _RescoredHead:
         self.approximate = approximate
 
     def __call__(self, y: Tensor) -> Tensor:
-        logits = self.approximate(y)
-        best = logits.topk(min(RESCORED, logits.shape[-1]), dim=-1).indices  # [B, k]
+        """y [B, D] (fp32) -> logits [B, V] (fp32)."""
+        logits = self.approximate(y.to(torch.bfloat16)).float()
+        best = top_indices(logits, min(RESCORED, logits.shape[-1]))  # [B, k]
         exact = torch.bmm(self.weight[best], y[:, :, None]).squeeze(-1)  # [B, k]
         return logits.scatter_(1, best, exact)
 
@@ -82,7 +105,8 @@ def _matvec(
 ) -> MatVec:
     """One matrix-vector product for several layers (or bare weights) reading the same input:
     their outputs concatenated. With `norm`, its gain is folded in: the product then takes
-    the input normalized without gain (`_normalized`)."""
+    the input normalized without gain (`_normalized`). Inputs and outputs are fp32, or bf16
+    with `quantize`."""
     weights = [m.weight if isinstance(m, nn.Linear) else m for m in linears]
     biases = [m.bias for m in linears if isinstance(m, nn.Linear) and m.bias is not None]
     weight = torch.cat(weights).detach()
@@ -91,7 +115,7 @@ def _matvec(
     bias = torch.cat(biases).detach() if biases else None
     if quantize == "int8" and weight.shape[1] % 8 == 0:
         return _Int8(weight, bias)
-    return _Dense(weight, bias)
+    return _Dense(weight, bias, torch.float32 if quantize is None else torch.bfloat16)
 
 
 class _BlockWeights:
@@ -116,10 +140,11 @@ def _model_key(model: CognateModel) -> tuple:
     return model.config, *((p.data_ptr(), p._version) for p in model.parameters())
 
 
-def _normalized(x: Tensor, eps: Tensor) -> Tensor:
-    """RMSNorm without its gain, x / sqrt(mean(x^2) + eps): half the time of F.rms_norm."""
+def _normalized(x: Tensor, eps: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
+    """RMSNorm without its gain, x / sqrt(mean(x^2) + eps), in dtype: half the time of
+    F.rms_norm."""
     norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
-    return x * torch.addcmul(eps, norm, norm, value=1.0 / x.shape[-1]).rsqrt_()
+    return (x * torch.addcmul(eps, norm, norm, value=1.0 / x.shape[-1]).rsqrt_()).to(dtype)
 
 
 def _swiglu(x: Tensor, gate_up: MatVec, down: MatVec) -> Tensor:
@@ -146,6 +171,7 @@ class Decoder:
 
     def _prepare(self, model: CognateModel, quantize: str | None) -> None:
         rec = model.recursion
+        self.dtype = torch.float32 if quantize is None else torch.bfloat16  # of the products
         self.embed = model.embed.weight.detach()
         self.rotary = model.rotary
         self.rotate_half = _rotate_half_matrix(self.config.head_dim, self.embed.device)
@@ -169,8 +195,9 @@ class Decoder:
         # One row: kept exact, as halting decides how many steps a token takes.
         self.halting = _matvec([model.halting.proj], None, model.halting.norm)
         self.head_gain = model.head_norm.weight.detach()
-        head = _matvec([model.embed.weight], quantize)
-        self.head = _RescoredHead(self.embed, head) if isinstance(head, _Int8) else head
+        self.head: MatVec = _Dense(self.embed, None, torch.float32)
+        if quantize == "int8" and self.config.d_model % 8 == 0:
+            self.head = _RescoredHead(self.embed, _Int8(self.embed, None))
 
     @torch.no_grad()
     def step(
@@ -178,15 +205,20 @@ class Decoder:
     ) -> tuple[Tensor, Tensor]:
         """Next tokens [B] -> (their logits [B, V] at their halting steps, steps [B]).
 
-        Advances `state` in place by one position.
+        Advances `state` in place by one position; its caches take the decoder's dtype.
         """
-        config = self.config
+        config, dtype = self.config, self.dtype
         batch, heads, head_dim = token.shape[0], config.n_heads, config.head_dim
+        state.store_caches_as(dtype)
         slot = state.make_room()
         keys = min(state.position + 1, state.window)  # slots in use, this token's included
         cos, sin = self.rotary(torch.tensor([state.position], device=token.device))
         # RoPE at one position is a linear map: x @ rotation == apply_rotary(x, cos, sin)
         rotation = torch.diag(cos[0]) + self.rotate_half * sin
+
+        def rotate(x: Tensor) -> Tensor:  # in fp32: tiny bf16 products are slow on CPUs
+            return (x.float() @ rotation).to(dtype)
+
         mask = None
         if state.key_valid is not None:
             state.key_valid[:, slot] = True
@@ -201,36 +233,41 @@ class Decoder:
             kv[0][:, :, slot : slot + 1] = k
             kv[1][:, :, slot : slot + 1] = v
 
+        def norm(x: Tensor) -> Tensor:
+            return _normalized(x, self.eps, dtype)
+
+        # The residual streams (h, memory, z, y) stay fp32; the products take `dtype`.
         h = F.embedding(token, self.embed)
         for block, kv in zip(self.blocks, state.layer_kv, strict=True):
-            qkv = block.qkv(_normalized(h, self.eps)).view(batch, 3, heads, 1, head_dim)
-            qk = qkv[:, :2] @ rotation
+            qkv = block.qkv(norm(h)).view(batch, 3, heads, 1, head_dim)
+            qk = rotate(qkv[:, :2])
             cache(kv, qk[:, 1], qkv[:, 2])
             h = h + block.out(attend(qk[:, 0], kv))
-            h = h + _swiglu(_normalized(h, self.eps), block.gate_up, block.down)
+            h = h + _swiglu(norm(h), block.gate_up, block.down)
         h = _normalized(h, self.eps) * self.backbone_gain
 
         # LongTermMemory.step and MAGGate.forward, with the decoder's matrices
-        state.memory = self.memory_decay * state.memory + self.memory_inflow * self.memory_down(h)
-        m = self.memory_up(state.memory)
-        g = torch.sigmoid(self.to_gate(F.relu(self.combine(torch.cat([h, m], dim=-1)))))
-        x = g * h + (1.0 - g) * m
+        h_in = h.to(dtype)
+        inflow = self.memory_inflow * self.memory_down(h_in)
+        state.memory = self.memory_decay * state.memory + inflow
+        m = self.memory_up(state.memory.to(dtype))
+        g = torch.sigmoid(self.to_gate(F.relu(self.combine(torch.cat([h_in, m], dim=-1)))))
+        x = (g * h + (1.0 - g) * m).to(dtype)
 
         k, v = self.cross_kv(x).view(batch, 2, heads, 1, head_dim).unbind(1)
-        cache(state.cross_kv, k @ rotation, v)
+        cache(state.cross_kv, rotate(k), v)
 
         def recursion_step(z: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
             for _ in range(config.micro_steps):
-                q = self.cross_q(_normalized(z + y, self.eps)).view(batch, heads, 1, head_dim)
-                z = z + self.cross_out(attend(q @ rotation, state.cross_kv))
-                z = z + _swiglu(_normalized(z + y, self.eps), self.z_gate_up, self.z_down)
-            yz = _normalized(torch.cat([y, z], dim=-1), self.eps)
-            return z, y + _swiglu(yz, self.y_gate_up, self.y_down)
+                q = self.cross_q(norm(z + y)).view(batch, heads, 1, head_dim)
+                z = z + self.cross_out(attend(rotate(q), state.cross_kv))
+                z = z + _swiglu(norm(z + y), self.z_gate_up, self.z_down)
+            return z, y + _swiglu(norm(torch.cat([y, z], dim=-1)), self.y_gate_up, self.y_down)
 
         def halt_logit(z: Tensor) -> Tensor:
             return self.halting(_normalized(z, self.eps)).squeeze(-1)
 
-        z, y = self.start(x).chunk(2, dim=-1)
+        z, y = self.start(x).float().chunk(2, dim=-1)
         threshold = config.act_threshold if threshold is None else threshold
         y, steps = run_recursion(z, y, recursion_step, halt_logit, threshold, config.t_max)
         state.position += 1

@@ -89,6 +89,12 @@ class DecodeState:
                 self.key_valid = _ring(self.key_valid, size, self.window, dim=1)
         return slot
 
+    def store_caches_as(self, dtype: torch.dtype) -> None:
+        """Convert the key/value caches to dtype, if they are not in it yet."""
+        if self.cross_kv[0].dtype != dtype:
+            self.layer_kv = [(k.to(dtype), v.to(dtype)) for k, v in self.layer_kv]
+            self.cross_kv = (self.cross_kv[0].to(dtype), self.cross_kv[1].to(dtype))
+
     def _grown(self, kv: KeysValues, size: int) -> KeysValues:
         return _ring(kv[0], size, self.window, dim=2), _ring(kv[1], size, self.window, dim=2)
 
@@ -154,6 +160,11 @@ def run_recursion(
     Returns y at each token's halting step [..., D] and the steps taken [...]: a token halts
     at the first step whose halt probability reaches threshold, or at step t_max.
     """
+    if y.shape[:-1].numel() == 1:  # one token (batch-1 decoding): no masks needed
+        for t in range(1, t_max + 1):
+            z, y = step(z, y)
+            if t == t_max or bool(torch.sigmoid(halt_logit(z)) >= threshold):
+                return y, torch.full(y.shape[:-1], t, dtype=torch.long, device=y.device)
     y_out = torch.zeros_like(y)
     steps = torch.full(y.shape[:-1], t_max, dtype=torch.long, device=y.device)
     halted = torch.zeros(y.shape[:-1], dtype=torch.bool, device=y.device)
@@ -163,7 +174,7 @@ def run_recursion(
         y_out = torch.where(stop[..., None], y, y_out)
         steps.masked_fill_(stop, t)
         halted |= stop
-        if bool(halted.all()):  # for one token (batch-1 decoding), the steps it can skip
+        if bool(halted.all()):
             return y_out, steps
     _, y = step(z, y)
     return torch.where(halted[..., None], y_out, y), steps
