@@ -6,6 +6,7 @@ where a failing rank is under test.
 """
 
 import contextlib
+import gc
 import json
 import os
 import socket
@@ -124,6 +125,10 @@ def _rank(rank: int, ports: list[int], root: Path) -> None:
     if trainer.dist.is_main:
         save_file(_grads_and_weights(trainer.model), str(root / "step.safetensors"))
     trainer.dist.close()
+    del trainer
+    # Both ranks free each job's DDP objects here, together: left to the garbage collector,
+    # one rank freed them in the middle of the next job's collectives and hung there.
+    gc.collect()
 
     save = trainer_module.save_checkpoint
 
@@ -137,13 +142,15 @@ def _rank(rank: int, ports: list[int], root: Path) -> None:
     with _stopping_at(STOP_AT):
         meta = train(_options(root / "two_then_one"))
     (root / f"best_seen_by_rank_{rank}.json").write_text(json.dumps(meta["best"]))
+    gc.collect()
     os.environ["MASTER_PORT"] = str(ports[2])
     train(_options(root / "one_then_two", resume=True))
+    (root / f"rank_{rank}_done").touch()
 
 
 def _spawn_two_ranks(root: Path, deadline_s: float = 300.0, exit_grace_s: float = 15.0) -> None:
-    """Run `_rank` in two processes. A rank that does not exit within `exit_grace_s` of the
-    last run's `final` checkpoint is killed: after three process groups in one process, one
+    """Run `_rank` in two processes. A rank that does not exit within `exit_grace_s` of both
+    ranks marking their work done is killed: after three process groups in one process, one
     rank has been seen to hang in teardown now and then (2 full test runs out of 7), after
     all its work was written. A rank stuck before that fails the tests after `deadline_s`
     instead of holding CI until its own time limit."""
@@ -151,7 +158,7 @@ def _spawn_two_ranks(root: Path, deadline_s: float = 300.0, exit_grace_s: float 
     started, work_done = time.perf_counter(), None
     while not context.join(timeout=1.0):
         now = time.perf_counter()
-        if work_done is None and (root / "one_then_two" / "final.json").exists():
+        if work_done is None and all((root / f"rank_{r}_done").exists() for r in (0, 1)):
             work_done = now
         stuck_at_exit = work_done is not None and now - work_done > exit_grace_s
         if stuck_at_exit or now - started > deadline_s:
