@@ -24,6 +24,7 @@ from cognate.config import ModelConfig
 from cognate.model.act import HaltingHead, halting_loss, halting_steps
 from cognate.model.attention import Attention, KeysValues, window_mask
 from cognate.model.gate import MAGGate, gate_entropy_loss
+from cognate.model.head_loss import head_cross_entropy
 from cognate.model.layers import Rotary, SwiGLU
 from cognate.model.memory import LongTermMemory
 from cognate.model.trm import Recursion
@@ -311,9 +312,8 @@ class CognateModel(nn.Module):
         step_losses, step_accuracy, halt_probs = [], [], []
         for t in range(t_max):
             z, y = self.recursion.step(z, y, enc.cross_kv, cos, sin, mask)
-            logits = self.head(y[query_is_target]).float()  # [N, V]
-            ce = F.cross_entropy(logits, targets)
-            correct = logits.argmax(dim=-1) == targets
+            y_target = self.head_norm(y[query_is_target])  # [N, D]
+            ce, correct = head_cross_entropy(y_target, self.embed.weight, targets)
             halt_logits = self.halting(z[query_is_target])
             lm_loss = lm_loss + weights[t] * ce
             act_loss = act_loss + halting_loss(halt_logits, correct) / t_max
