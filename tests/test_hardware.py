@@ -22,18 +22,24 @@ def cpu_probe(monkeypatch):
 
 def test_auto_precision_is_fp32_on_a_cpu_whose_bf16_is_slower_despite_its_flags(cpu_probe):
     cpu_probe(0.6)
-    assert resolve_precision("auto", CPU) == "fp32"
+    assert resolve_precision("auto", CPU, 320) == "fp32"
 
 
 def test_auto_precision_is_bf16_on_a_cpu_whose_bf16_is_measured_fast(cpu_probe):
     cpu_probe(2.5)
-    assert resolve_precision("auto", CPU) == "bf16"
+    assert resolve_precision("auto", CPU, 320) == "bf16"
 
 
 def test_an_explicit_precision_is_kept_whatever_the_hardware(cpu_probe):
     cpu_probe(0.6)
-    assert resolve_precision("bf16", CPU) == "bf16"
+    assert resolve_precision("bf16", CPU, 320) == "bf16"
 
 
 def test_the_probe_times_real_products():
     assert hardware.cpu_bf16_speedup() > 0
+
+
+def test_auto_precision_keeps_narrow_models_in_fp32_on_cpu(cpu_probe):
+    cpu_probe(2.5)
+    assert resolve_precision("auto", CPU, 64) == "fp32"
+    assert resolve_precision("auto", CPU, 256) == "bf16"

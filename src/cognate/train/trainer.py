@@ -97,10 +97,19 @@ def _logged(out: ModelOutput) -> torch.Tensor:
     return torch.stack([f.float() for f in figures]).cpu().double()
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """`auto` means bf16 autocast where bf16 matmuls are fast, fp32 elsewhere."""
+# On CPU, narrower models spend their step in small element-wise operations, which autocast's
+# casts make slower: on an AMX Xeon (bf16 products 4x fp32) tiny (d_model 64) trained at
+# 0.87x fp32's tokens/s, phase1 (d_model 320) at 1.6x (benchmarks/results/train_speed.md).
+MIN_CPU_BF16_WIDTH = 256
+
+
+def resolve_precision(precision: str, device: torch.device, d_model: int) -> str:
+    """`auto` means bf16 autocast where bf16 matmuls are fast (on CPU, for models at least
+    MIN_CPU_BF16_WIDTH wide), fp32 elsewhere."""
     if precision != "auto":
         return precision
+    if device.type == "cpu" and d_model < MIN_CPU_BF16_WIDTH:
+        return "fp32"
     return "bf16" if has_fast_bf16(device) else "fp32"
 
 
@@ -208,7 +217,6 @@ class Trainer:
         if resumed is not None:
             self._restore_options(resumed.metadata)
         self.config: TrainConfig = self.options.config
-        self.config.precision = resolve_precision(self.config.precision, self.dist.device)
         if self.config.lr is None:
             self.config.lr = self.specialization.lr
         # config.batch_size is the global batch: the same training for any number of ranks.
@@ -218,6 +226,9 @@ class Trainer:
         self._set_data()
         torch.manual_seed(self.seed)
         self.model_config = self._model_config()
+        self.config.precision = resolve_precision(
+            self.config.precision, self.dist.device, self.model_config.d_model
+        )
         self.model = CognateModel(self.model_config).to(self.dist.device)
         self.train_model = self.dist.wrap(self.model)
         if options.compile:
