@@ -97,9 +97,10 @@ def _logged(out: ModelOutput) -> torch.Tensor:
     return torch.stack([f.float() for f in figures]).cpu().double()
 
 
-# On CPU, narrower models spend their step in small element-wise operations, which autocast's
-# casts make slower: on an AMX Xeon (bf16 products 4x fp32) tiny (d_model 64) trained at
-# 0.87x fp32's tokens/s, phase1 (d_model 320) at 1.6x (benchmarks/results/train_speed.md).
+# On CPU, narrower models spend their step in small element-wise operations that bf16 does not
+# speed up: on an AMX Xeon (bf16 products 4-5x fp32) tiny (d_model 64) trained at 0.87-1.15x
+# fp32's tokens/s, phase1 (d_model 320) at 1.5-1.6x (benchmarks/results/train_speed.md), and
+# the tiny recipe's accuracy was measured in fp32 only.
 MIN_CPU_BF16_WIDTH = 256
 
 
