@@ -115,7 +115,12 @@ def _matvec(
     bias = torch.cat(biases).detach() if biases else None
     if quantize == "int8" and weight.shape[1] % 8 == 0:
         return _Int8(weight, bias)
-    return _Dense(weight, bias, torch.float32 if quantize is None else torch.bfloat16)
+    return _Dense(weight, bias, _product_dtype(quantize))
+
+
+def _product_dtype(quantize: str | None) -> torch.dtype:
+    """The dtype of the decoder's matrix products: bf16 when quantized (the int8 kernel's)."""
+    return torch.float32 if quantize is None else torch.bfloat16
 
 
 class _BlockWeights:
@@ -171,7 +176,7 @@ class Decoder:
 
     def _prepare(self, model: CognateModel, quantize: str | None) -> None:
         rec = model.recursion
-        self.dtype = torch.float32 if quantize is None else torch.bfloat16  # of the products
+        self.dtype = _product_dtype(quantize)
         self.embed = model.embed.weight.detach()
         self.rotary = model.rotary
         self.rotate_half = _rotate_half_matrix(self.config.head_dim, self.embed.device)
