@@ -207,7 +207,7 @@ def test_chat_ends_at_the_end_of_its_input(tiny_checkpoint):
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
+    assert done.stderr == "", done.stderr
     assert done.stdout.count("\n") == 1
 
 

@@ -1,12 +1,12 @@
 """Training with several processes: real gloo process groups on this CPU.
 
-Starting a process that imports torch takes seconds, so all the two-process work of this module
-runs in one `torch.multiprocessing` spawn (the `runs` fixture); torchrun itself is started once,
-where a failing rank is under test.
+The two-process work of this module runs in the `runs` fixture: one `torch.multiprocessing`
+spawn of two fresh processes per job (after several process groups in one process, a rank
+was seen to hang now and then); torchrun itself is started once, where a failing rank is
+under test.
 """
 
 import contextlib
-import gc
 import json
 import os
 import socket
@@ -94,13 +94,10 @@ def _assert_close(found: dict, expected: dict, kind: str, tolerance: float) -> N
 # --------------------------------------------------------------------------- two processes
 
 
-def _free_ports(n: int) -> list[int]:
-    """n distinct ports that are free now (held open together, so none is handed out twice)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(n)]
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -113,52 +110,54 @@ def _stopping_at(step: int) -> Iterator[None]:
         yield
 
 
-def _rank(rank: int, ports: list[int], root: Path) -> None:
-    """One of two ranks, in the environment torchrun would give it. Each of its three jobs
-    starts a process group of its own, on a port of its own."""
+def _rank(rank: int, job: str, port: int, root: Path) -> None:
+    """One of two ranks of one job, in the environment torchrun would give it: `step` (one
+    optimizer step, for the single-step test), `two_then_one` (train to STOP_AT) or
+    `one_then_two` (resume a 1-process run)."""
     torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR="127.0.0.1", WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        WORLD_SIZE="2",
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+    )
+    if job == "step":
+        trainer = Trainer(_options(root / "step"))
+        assert trainer._train_step() is not None
+        if trainer.dist.is_main:
+            save_file(_grads_and_weights(trainer.model), str(root / "step.safetensors"))
+        trainer.dist.close()
+    else:
+        save = trainer_module.save_checkpoint
 
-    os.environ["MASTER_PORT"] = str(ports[0])
-    trainer = Trainer(_options(root / "step"))  # one optimizer step, for the single-step test
-    assert trainer._train_step() is not None
-    if trainer.dist.is_main:
-        save_file(_grads_and_weights(trainer.model), str(root / "step.safetensors"))
-    trainer.dist.close()
-    del trainer
-    # Both ranks free each job's DDP objects here, together: left to the garbage collector,
-    # one rank freed them in the middle of the next job's collectives and hung there.
-    gc.collect()
+        def logged_save(stem, *args, **kwargs):
+            with (root / "saves.log").open("a") as log:
+                log.write(f"rank {rank} wrote {Path(stem).name}\n")
+            save(stem, *args, **kwargs)
 
-    save = trainer_module.save_checkpoint
-
-    def logged_save(stem, *args, **kwargs):
-        with (root / "saves.log").open("a") as log:
-            log.write(f"rank {rank} wrote {Path(stem).name}\n")
-        save(stem, *args, **kwargs)
-
-    trainer_module.save_checkpoint = logged_save
-    os.environ["MASTER_PORT"] = str(ports[1])
-    with _stopping_at(STOP_AT):
-        meta = train(_options(root / "two_then_one"))
-    (root / f"best_seen_by_rank_{rank}.json").write_text(json.dumps(meta["best"]))
-    gc.collect()
-    os.environ["MASTER_PORT"] = str(ports[2])
-    train(_options(root / "one_then_two", resume=True))
-    (root / f"rank_{rank}_done").touch()
+        trainer_module.save_checkpoint = logged_save
+        if job == "two_then_one":
+            with _stopping_at(STOP_AT):
+                meta = train(_options(root / "two_then_one"))
+            (root / f"best_seen_by_rank_{rank}.json").write_text(json.dumps(meta["best"]))
+        else:
+            train(_options(root / "one_then_two", resume=True))
+    (root / f"{job}_rank_{rank}_done").touch()
 
 
-def _spawn_two_ranks(root: Path, deadline_s: float = 300.0, exit_grace_s: float = 15.0) -> None:
-    """Run `_rank` in two processes. A rank that does not exit within `exit_grace_s` of both
-    ranks marking their work done is killed: after three process groups in one process, one
-    rank has been seen to hang in teardown now and then (2 full test runs out of 7), after
-    all its work was written. A rank stuck before that fails the tests after `deadline_s`
-    instead of holding CI until its own time limit."""
-    context = mp.spawn(_rank, args=(_free_ports(3), root), nprocs=2, join=False)
+def _spawn_two_ranks(
+    job: str, root: Path, deadline_s: float = 300.0, exit_grace_s: float = 15.0
+) -> None:
+    """Run `_rank` for `job` in two fresh processes. A rank that does not exit within
+    `exit_grace_s` of both ranks marking their work done is killed: one rank has been seen to
+    hang in gloo teardown now and then, after all its work was written. A rank stuck before
+    that fails the tests after `deadline_s` instead of holding CI until its own time limit."""
+    context = mp.spawn(_rank, args=(job, _free_port(), root), nprocs=2, join=False)
     started, work_done = time.perf_counter(), None
     while not context.join(timeout=1.0):
         now = time.perf_counter()
-        if work_done is None and all((root / f"rank_{r}_done").exists() for r in (0, 1)):
+        if work_done is None and all((root / f"{job}_rank_{r}_done").exists() for r in (0, 1)):
             work_done = now
         stuck_at_exit = work_done is not None and now - work_done > exit_grace_s
         if stuck_at_exit or now - started > deadline_s:
@@ -166,7 +165,7 @@ def _spawn_two_ranks(root: Path, deadline_s: float = 300.0, exit_grace_s: float 
                 process.kill()
             if stuck_at_exit:
                 return
-            pytest.fail(f"the two ranks did not finish within {deadline_s:.0f} s")
+            pytest.fail(f"the two ranks of {job!r} did not finish within {deadline_s:.0f} s")
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +180,8 @@ def runs(tmp_path_factory) -> Path:
         train(_options(root / "straight"))
         with _stopping_at(STOP_AT):
             train(_options(root / "one_then_two"))
-        _spawn_two_ranks(root)
+        for job in ("step", "two_then_one", "one_then_two"):
+            _spawn_two_ranks(job, root)
         train(_options(root / "two_then_one", resume=True))
     finally:
         torch.set_num_threads(threads)
