@@ -10,13 +10,15 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from cognate.model.layers import RMSNorm
+
 
 class HaltingHead(nn.Module):
     """z [..., D] -> halting logit [...]."""
 
     def __init__(self, d_model: int, eps: float) -> None:
         super().__init__()
-        self.norm = nn.RMSNorm(d_model, eps=eps)
+        self.norm = RMSNorm(d_model, eps=eps)
         self.proj = nn.Linear(d_model, 1)
 
     def forward(self, z: Tensor) -> Tensor:

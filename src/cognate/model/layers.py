@@ -7,6 +7,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+class RMSNorm(nn.RMSNorm):
+    """nn.RMSNorm with its gain cast to the input's dtype. Under bf16 autocast the recursion's
+    states are bf16 (linear outputs), and a bf16 input with an fp32 gain makes torch fall back
+    to its unfused kernel, with a warning on every call."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.rms_norm(x, self.normalized_shape, self.weight.to(x.dtype), self.eps)
+
+
 class SwiGLU(nn.Module):
     """SwiGLU feed-forward: [..., d_in] -> [..., d_out] through a gated hidden layer of d_hidden."""
 

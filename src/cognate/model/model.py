@@ -25,7 +25,7 @@ from cognate.model.act import HaltingHead, halting_loss, halting_steps
 from cognate.model.attention import Attention, KeysValues, window_mask
 from cognate.model.gate import MAGGate, gate_entropy_loss
 from cognate.model.head_loss import head_cross_entropy
-from cognate.model.layers import Rotary, SwiGLU
+from cognate.model.layers import RMSNorm, Rotary, SwiGLU
 from cognate.model.memory import LongTermMemory
 from cognate.model.trm import Recursion
 
@@ -44,9 +44,9 @@ class Block(nn.Module):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
-        self.attn_norm = nn.RMSNorm(config.d_model, eps=config.norm_eps)
+        self.attn_norm = RMSNorm(config.d_model, eps=config.norm_eps)
         self.attn = Attention(config.d_model, config.n_heads)
-        self.mlp_norm = nn.RMSNorm(config.d_model, eps=config.norm_eps)
+        self.mlp_norm = RMSNorm(config.d_model, eps=config.norm_eps)
         self.mlp = SwiGLU(config.d_model, config.d_ff, config.d_model)
 
     def forward(
@@ -187,7 +187,7 @@ class CognateModel(nn.Module):
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.d_model)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
-        self.backbone_norm = nn.RMSNorm(config.d_model, eps=config.norm_eps)
+        self.backbone_norm = RMSNorm(config.d_model, eps=config.norm_eps)
         self.memory = LongTermMemory(
             config.d_model, config.d_mem, config.ltm_decay_init, config.ltm_learnable_decay
         )
@@ -196,7 +196,7 @@ class CognateModel(nn.Module):
             config.d_model, config.n_heads, config.d_ff, config.micro_steps, config.norm_eps
         )
         self.halting = HaltingHead(config.d_model, config.norm_eps)
-        self.head_norm = nn.RMSNorm(config.d_model, eps=config.norm_eps)
+        self.head_norm = RMSNorm(config.d_model, eps=config.norm_eps)
         self.rotary = Rotary(config.head_dim, config.rope_base)
         self._init_weights()
 

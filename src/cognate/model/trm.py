@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from cognate.model.attention import Attention, KeysValues
-from cognate.model.layers import SwiGLU
+from cognate.model.layers import RMSNorm, SwiGLU
 
 
 class Recursion(nn.Module):
@@ -22,11 +22,11 @@ class Recursion(nn.Module):
         self.micro_steps = micro_steps
         self.init_z = nn.Linear(d_model, d_model, bias=False)
         self.init_y = nn.Linear(d_model, d_model, bias=False)
-        self.attn_norm = nn.RMSNorm(d_model, eps=eps)
+        self.attn_norm = RMSNorm(d_model, eps=eps)
         self.cross_attn = Attention(d_model, n_heads)
-        self.z_norm = nn.RMSNorm(d_model, eps=eps)
+        self.z_norm = RMSNorm(d_model, eps=eps)
         self.z_mlp = SwiGLU(d_model, d_ff, d_model)
-        self.y_norm = nn.RMSNorm(2 * d_model, eps=eps)
+        self.y_norm = RMSNorm(2 * d_model, eps=eps)
         self.y_mlp = SwiGLU(2 * d_model, d_ff // 2, d_model)
 
     def start(self, x: Tensor) -> tuple[Tensor, Tensor]:
