@@ -110,10 +110,33 @@ def _stopping_at(step: int) -> Iterator[None]:
         yield
 
 
+def _one_step(rank: int, root: Path) -> None:
+    """One optimizer step, for the single-step test."""
+    trainer = Trainer(_options(root / "step"))
+    assert trainer._train_step() is not None
+    if trainer.dist.is_main:
+        save_file(_grads_and_weights(trainer.model), str(root / "step.safetensors"))
+    trainer.dist.close()
+
+
+def _two_then_one(rank: int, root: Path) -> None:
+    """Train to STOP_AT; a single process resumes it later."""
+    with _stopping_at(STOP_AT):
+        meta = train(_options(root / "two_then_one"))
+    (root / f"best_seen_by_rank_{rank}.json").write_text(json.dumps(meta["best"]))
+
+
+def _one_then_two(rank: int, root: Path) -> None:
+    """Resume a single-process run."""
+    train(_options(root / "one_then_two", resume=True))
+
+
+TWO_RANK_JOBS = {"step": _one_step, "two_then_one": _two_then_one, "one_then_two": _one_then_two}
+
+
 def _rank(rank: int, job: str, port: int, root: Path) -> None:
-    """One of two ranks of one job, in the environment torchrun would give it: `step` (one
-    optimizer step, for the single-step test), `two_then_one` (train to STOP_AT) or
-    `one_then_two` (resume a 1-process run)."""
+    """One of two ranks of one of TWO_RANK_JOBS, in the environment torchrun would give it;
+    `saves.log` records which rank wrote which checkpoint."""
     torch.set_num_threads(1)
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
@@ -122,27 +145,15 @@ def _rank(rank: int, job: str, port: int, root: Path) -> None:
         RANK=str(rank),
         LOCAL_RANK=str(rank),
     )
-    if job == "step":
-        trainer = Trainer(_options(root / "step"))
-        assert trainer._train_step() is not None
-        if trainer.dist.is_main:
-            save_file(_grads_and_weights(trainer.model), str(root / "step.safetensors"))
-        trainer.dist.close()
-    else:
-        save = trainer_module.save_checkpoint
+    save = trainer_module.save_checkpoint
 
-        def logged_save(stem, *args, **kwargs):
-            with (root / "saves.log").open("a") as log:
-                log.write(f"rank {rank} wrote {Path(stem).name}\n")
-            save(stem, *args, **kwargs)
+    def logged_save(stem, *args, **kwargs):
+        with (root / "saves.log").open("a") as log:
+            log.write(f"rank {rank} wrote {Path(stem).name}\n")
+        save(stem, *args, **kwargs)
 
-        trainer_module.save_checkpoint = logged_save
-        if job == "two_then_one":
-            with _stopping_at(STOP_AT):
-                meta = train(_options(root / "two_then_one"))
-            (root / f"best_seen_by_rank_{rank}.json").write_text(json.dumps(meta["best"]))
-        else:
-            train(_options(root / "one_then_two", resume=True))
+    trainer_module.save_checkpoint = logged_save
+    TWO_RANK_JOBS[job](rank, root)
     (root / f"{job}_rank_{rank}_done").touch()
 
 
@@ -180,7 +191,7 @@ def runs(tmp_path_factory) -> Path:
         train(_options(root / "straight"))
         with _stopping_at(STOP_AT):
             train(_options(root / "one_then_two"))
-        for job in ("step", "two_then_one", "one_then_two"):
+        for job in TWO_RANK_JOBS:
             _spawn_two_ranks(job, root)
         train(_options(root / "two_then_one", resume=True))
     finally:
