@@ -22,6 +22,22 @@ def small_config():
     return dataclasses.replace(model_config("tiny"), vocab_size=61, max_seq_len=64, **SMALL_SHAPE)
 
 
+@pytest.fixture
+def with_random_taps():
+    """Returns a function giving a model's key/value convolutions random taps: they start at
+    zero (the identity), which would let a test pass whatever the convolution does."""
+    from cognate.model.attention import KeyValueConv
+
+    def randomize(model):
+        with torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, KeyValueConv):
+                    module.taps.normal_(0.0, 0.5)
+        return model
+
+    return randomize
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
     """A saved `RUN_DIR/best` checkpoint: a small random model (like `small_config`) with its

@@ -28,6 +28,8 @@ class ModelConfig:
     t_max: int  # recursion steps (deep-supervision steps), each with its own logits
     micro_steps: int  # latent (z) refinements per recursion step
     max_seq_len: int  # longest prompt + generation the CLI accepts (the model itself has no limit)
+    # > 1: every attention's keys/values mix in those of the kv_conv_width - 1 positions before
+    kv_conv_width: int = 1
     act_threshold: float = 0.5  # a token halts at the first step whose halt probability >= this
     ltm_decay_init: float = 0.99
     ltm_learnable_decay: bool = True
@@ -43,6 +45,7 @@ class ModelConfig:
             % 2
             == 0,
             "window must be >= 1": self.window >= 1,
+            "kv_conv_width must be >= 1": self.kv_conv_width >= 1,
             "t_max must be >= 1": self.t_max >= 1,
             "micro_steps must be >= 1": self.micro_steps >= 1,
             "vocab_size must be >= 2": self.vocab_size >= 2,
@@ -84,6 +87,7 @@ PRESETS: dict[str, ModelConfig] = {
         n_heads=4,  # 4 heads of 16 beat 2 of 32 at copying names from the context
         d_ff=256,
         window=128,
+        kv_conv_width=4,
         d_mem=32,
         t_max=3,
         micro_steps=2,

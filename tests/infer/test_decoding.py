@@ -12,17 +12,23 @@ from cognate.model import CognateModel
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def make_model(config):
-    """A random model whose memory decays fast (a = 0.5), so that its read-out is large
-    enough for a wrong memory state to show at the tolerance of these tests, and whose norm
-    gains are not all 1 (decoding folds them into its matrices)."""
-    model = CognateModel(config).eval()
-    with torch.no_grad():
-        model.memory.decay_logit.zero_()
-        for module in model.modules():
-            if isinstance(module, nn.RMSNorm):
-                module.weight.uniform_(0.5, 1.5)
-    return model
+@pytest.fixture
+def make_model(with_random_taps):
+    """Returns a function making a random model whose memory decays fast (a = 0.5), so that
+    its read-out is large enough for a wrong memory state to show at the tolerance of these
+    tests, and whose norm gains are not all 1 (decoding folds them into its matrices) and
+    key/value convolutions not the identity."""
+
+    def make(config):
+        model = with_random_taps(CognateModel(config)).eval()
+        with torch.no_grad():
+            model.memory.decay_logit.zero_()
+            for module in model.modules():
+                if isinstance(module, nn.RMSNorm):
+                    module.weight.uniform_(0.5, 1.5)
+        return model
+
+    return make
 
 
 def decode_cached(model, prompt, continuation, threshold=None, valid=None, quantize=None):
@@ -43,7 +49,7 @@ def decode_cached(model, prompt, continuation, threshold=None, valid=None, quant
 @pytest.mark.parametrize("threshold", [0.0, None, 2.0])
 @pytest.mark.parametrize("prompt_length", [3, 19])  # 19 > window (8): the prefill is windowed
 def test_cached_decoding_equals_the_full_forward_pass(
-    small_config, prompt_length, threshold, batch
+    small_config, prompt_length, threshold, batch, make_model
 ):
     model = make_model(small_config)
     ids = torch.randint(0, small_config.vocab_size, (batch, 3 * small_config.window + 4))
@@ -58,7 +64,9 @@ def test_cached_decoding_equals_the_full_forward_pass(
     ("threshold", "window", "lengths"),
     [(None, 8, [3, 9, 17]), (2.0, 8, [3, 9, 17]), (None, 64, [2, 5, 3])],  # 64: caches grow
 )
-def test_left_padded_batch_equals_each_prompt_alone(small_config, threshold, window, lengths):
+def test_left_padded_batch_equals_each_prompt_alone(
+    small_config, threshold, window, lengths, make_model
+):
     model = make_model(dataclasses.replace(small_config, window=window))
     vocab, n_new = small_config.vocab_size, 12
     prompts = [torch.randint(0, vocab, (n,)) for n in lengths]
@@ -77,7 +85,7 @@ def test_left_padded_batch_equals_each_prompt_alone(small_config, threshold, win
 
 
 @pytest.mark.parametrize("changed", [5, 14])  # in the prompt, in the decoded part
-def test_cached_decoding_is_causal(small_config, changed):
+def test_cached_decoding_is_causal(small_config, changed, make_model):
     model = make_model(small_config)
     vocab, prompt_length = small_config.vocab_size, 10
     ids = torch.randint(0, vocab, (1, 24))
@@ -90,7 +98,7 @@ def test_cached_decoding_is_causal(small_config, changed):
 
 
 @pytest.mark.parametrize("d_mem", [12, 16])  # int8 needs input widths in multiples of 8
-def test_int8_decoding_stays_close_to_fp32(small_config, d_mem):
+def test_int8_decoding_stays_close_to_fp32(small_config, d_mem, make_model):
     model = make_model(dataclasses.replace(small_config, d_mem=d_mem))
     ids = torch.randint(0, small_config.vocab_size, (2, 28))
     exact, _ = decode_cached(model, ids[:, :5], ids[:, 5:], threshold=2.0)
@@ -100,7 +108,7 @@ def test_int8_decoding_stays_close_to_fp32(small_config, d_mem):
     assert not torch.equal(approximate, exact)
 
 
-def test_the_decoder_is_rebuilt_when_the_weights_or_the_config_change(small_config):
+def test_the_decoder_is_rebuilt_when_the_weights_or_the_config_change(small_config, make_model):
     model = make_model(small_config)
     decoder = decoder_for(model)
     assert decoder_for(model) is decoder

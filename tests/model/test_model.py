@@ -17,8 +17,8 @@ def _perturbed(ids: torch.Tensor, k: int, vocab: int) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
-def test_changing_a_future_token_never_changes_earlier_logits(small_config, mode):
-    model = CognateModel(small_config).train(mode == "train")
+def test_changing_a_future_token_never_changes_earlier_logits(small_config, mode, with_random_taps):
+    model = with_random_taps(CognateModel(small_config)).train(mode == "train")
     length = 3 * small_config.window + 5
     ids = torch.randint(0, small_config.vocab_size, (3, length))
     before_steps, before_halted = model.step_logits(ids), model(ids)
@@ -30,9 +30,9 @@ def test_changing_a_future_token_never_changes_earlier_logits(small_config, mode
         assert not torch.equal(after_steps[:, :, k:], before_steps[:, :, k:])
 
 
-def test_training_loss_gets_no_gradient_from_future_tokens(small_config):
+def test_training_loss_gets_no_gradient_from_future_tokens(small_config, with_random_taps):
     config = dataclasses.replace(small_config, gate_entropy_weight=0.0)
-    model = CognateModel(config)
+    model = with_random_taps(CognateModel(config))
     length = 3 * config.window
     ids = torch.randint(0, config.vocab_size, (2, length))
     for target in (2, config.window + 3, length - 2):
@@ -157,8 +157,8 @@ def test_a_tiny_model_overfits_one_batch(small_config):
     assert float(out.lm_loss) < 0.1 * first
 
 
-def test_packed_rows_equal_each_sequence_run_alone(small_config):
-    model = CognateModel(small_config).eval()
+def test_packed_rows_equal_each_sequence_run_alone(small_config, with_random_taps):
+    model = with_random_taps(CognateModel(small_config)).eval()
     lengths = [5, 11, 3, 13]  # one row of 32 tokens; 13 > window, so the window applies too
     pieces = [torch.randint(0, small_config.vocab_size, (1, n)) for n in lengths]
     packed = torch.cat(pieces, dim=1)
@@ -172,8 +172,8 @@ def test_packed_rows_equal_each_sequence_run_alone(small_config):
         start = end
 
 
-def test_packed_training_loss_equals_the_losses_of_the_sequences(small_config):
-    model = CognateModel(small_config)
+def test_packed_training_loss_equals_the_losses_of_the_sequences(small_config, with_random_taps):
+    model = with_random_taps(CognateModel(small_config))
     lengths = [7, 9, 6]
     pieces = [torch.randint(0, small_config.vocab_size, (1, n)) for n in lengths]
     labels = [torch.roll(p, -1, dims=1) for p in pieces]

@@ -52,12 +52,14 @@ def test_frozen_parameters_are_in_no_group(small_config):
 
 
 def test_adamw_decays_matrices_only(small_config):
-    model = CognateModel(small_config)
+    model = CognateModel(dataclasses.replace(small_config, kv_conv_width=3))
     optimizer = build_optimizer(model, "adamw", lr=2e-3, weight_decay=0.1)
     assert isinstance(optimizer, torch.optim.AdamW)
     decayed = {n for g in optimizer.param_groups if g["weight_decay"] > 0 for n in g["param_names"]}
     matrices = {n for n, p in model.named_parameters() if p.ndim == 2 and n != "embed.weight"}
-    assert decayed == matrices
+    taps = {n for n in matrices if n.endswith("kv_conv.taps")}
+    assert len(taps) == small_config.n_layers + 1  # each block's attention and the recursion's
+    assert decayed == matrices - taps
     assert all(g["lr"] == 2e-3 for g in optimizer.param_groups)
 
 

@@ -123,9 +123,26 @@ def _product_dtype(quantize: str | None) -> torch.dtype:
     return torch.float32 if quantize is None else torch.bfloat16
 
 
+class _KeyValueConv:
+    """`KeyValueConv.step` on the decoder's key/value projections [B, 2D], advancing its
+    history in place; the identity for attention without a convolution."""
+
+    def __init__(self, attention: nn.Module, dtype: torch.dtype) -> None:
+        conv = attention.kv_conv
+        self.taps = None if conv is None else conv.taps.detach().flip(0).to(dtype)
+
+    def __call__(self, projected: Tensor, history: list[Tensor] | None, index: int) -> Tensor:
+        if self.taps is None or history is None:
+            return projected
+        mixed = projected + (history[index] * self.taps).sum(dim=1)
+        history[index] = torch.cat([history[index][:, 1:], projected[:, None]], dim=1)
+        return mixed
+
+
 class _BlockWeights:
     def __init__(self, block: nn.Module, quantize: str | None) -> None:
         self.qkv = _matvec([block.attn.q_proj, block.attn.kv_proj], quantize, block.attn_norm)
+        self.kv_conv = _KeyValueConv(block.attn, _product_dtype(quantize))
         self.out = _matvec([block.attn.out_proj], quantize)
         self.gate_up = _matvec([block.mlp.gate_proj, block.mlp.up_proj], quantize, block.mlp_norm)
         self.down = _matvec([block.mlp.down_proj], quantize)
@@ -190,6 +207,7 @@ class Decoder:
         self.combine = _matvec([model.gate.combine], quantize)
         self.to_gate = _matvec([model.gate.to_gate], quantize)
         self.cross_kv = _matvec([rec.cross_attn.kv_proj], quantize)
+        self.cross_kv_conv = _KeyValueConv(rec.cross_attn, self.dtype)
         self.start = _matvec([rec.init_z, rec.init_y], quantize)
         self.cross_q = _matvec([rec.cross_attn.q_proj], quantize, rec.attn_norm)
         self.cross_out = _matvec([rec.cross_attn.out_proj], quantize)
@@ -242,9 +260,14 @@ class Decoder:
             return _normalized(x, self.eps, dtype)
 
         # The residual streams (h, memory, z, y) stay fp32; the products take `dtype`.
+        d_model, history = config.d_model, state.conv_history
         h = F.embedding(token, self.embed)
-        for block, kv in zip(self.blocks, state.layer_kv, strict=True):
-            qkv = block.qkv(norm(h)).view(batch, 3, heads, 1, head_dim)
+        for index, (block, kv) in enumerate(zip(self.blocks, state.layer_kv, strict=True)):
+            qkv = block.qkv(norm(h))
+            if block.kv_conv.taps is not None:
+                mixed = block.kv_conv(qkv[:, d_model:], history, index)
+                qkv = torch.cat([qkv[:, :d_model], mixed], dim=1)
+            qkv = qkv.view(batch, 3, heads, 1, head_dim)
             qk = rotate(qkv[:, :2])
             cache(kv, qk[:, 1], qkv[:, 2])
             h = h + block.out(attend(qk[:, 0], kv))
@@ -259,7 +282,8 @@ class Decoder:
         g = torch.sigmoid(self.to_gate(F.relu(self.combine(torch.cat([h_in, m], dim=-1)))))
         x = (g * h + (1.0 - g) * m).to(dtype)
 
-        k, v = self.cross_kv(x).view(batch, 2, heads, 1, head_dim).unbind(1)
+        cross = self.cross_kv_conv(self.cross_kv(x), history, len(self.blocks))
+        k, v = cross.view(batch, 2, heads, 1, head_dim).unbind(1)
         cache(state.cross_kv, rotate(k), v)
 
         def recursion_step(z: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:

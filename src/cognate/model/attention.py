@@ -3,6 +3,8 @@
 One module serves both uses: self-attention in the backbone (queries and keys from the same
 stream) and the recursion's cross-attention (queries from the latent z, keys/values from the
 gated features x, computed once per forward). Position i may attend to j in [i - W + 1, i].
+With a `KeyValueConv`, the keys and values of position j also mix in the projections of the
+few positions just before j.
 """
 
 from __future__ import annotations
@@ -42,14 +44,65 @@ def window_mask(
     return allowed[:, None]  # [B or 1, 1, n, m]
 
 
+def earlier_in_sequence(
+    length: int, width: int, valid: Tensor | None, segments: Tensor | None
+) -> Tensor | None:
+    """For a `KeyValueConv` of `width`: [width - 1, B, L, 1], 1.0 where position i - s
+    (s = 1 .. width - 1) is a real token of the same sequence as i. None when every earlier
+    position is (no padding, no packing: the start of the row cuts the mix off) or width is 1."""
+    if width == 1 or (valid is None and segments is None):
+        return None
+    reference = valid if valid is not None else segments
+    ids = segments if segments is not None else torch.zeros_like(reference, dtype=torch.long)
+    keep = []
+    for shift in range(1, width):
+        same = F.pad(ids, (shift, 0), value=-1)[:, :length] == ids
+        if valid is not None:
+            same &= F.pad(valid, (shift, 0), value=False)[:, :length]
+        keep.append(same)
+    return torch.stack(keep)[..., None].float()
+
+
+class KeyValueConv(nn.Module):
+    """Adds to the key/value projections of each position a learnt per-channel mix of those
+    of the `width - 1` positions before it: [B, L, C] -> [B, L, C], the identity at init.
+
+    A head can then match a key on the token before the one it reads: what a copying
+    (induction) head otherwise needs a whole earlier layer for (rows 29-30 of
+    benchmarks/RESULTS.md).
+    """
+
+    def __init__(self, channels: int, width: int) -> None:
+        super().__init__()
+        self.width = width
+        self.taps = nn.Parameter(torch.zeros(width - 1, channels))  # taps[s - 1]: position i - s
+
+    def forward(self, projected: Tensor, earlier: Tensor | None) -> Tensor:
+        """projected [B, L, C]; earlier from `earlier_in_sequence` (None: no padding or packing)."""
+        length = projected.shape[1]
+        out = projected
+        for shift in range(1, self.width):
+            before = F.pad(projected, (0, 0, shift, 0))[:, :length]
+            if earlier is not None:
+                before = before * earlier[shift - 1].to(before.dtype)
+            out = out + self.taps[shift - 1].to(before.dtype) * before
+        return out
+
+    def step(self, projected: Tensor, history: Tensor) -> Tensor:
+        """One position: projected [B, C], history [B, width - 1, C] (the positions before it,
+        oldest first; zeros where there are none) -> [B, C]."""
+        return projected + (history * self.taps.flip(0).to(history.dtype)).sum(dim=1)
+
+
 class Attention(nn.Module):
     """Multi-head attention: queries [B, n, D] against precomputed keys/values -> [B, n, D]."""
 
-    def __init__(self, d_model: int, n_heads: int) -> None:
+    def __init__(self, d_model: int, n_heads: int, kv_conv_width: int = 1) -> None:
         super().__init__()
         self.n_heads = n_heads
         self.q_proj = nn.Linear(d_model, d_model, bias=False)
         self.kv_proj = nn.Linear(d_model, 2 * d_model, bias=False)
+        self.kv_conv = KeyValueConv(2 * d_model, kv_conv_width) if kv_conv_width > 1 else None
         self.out_proj = nn.Linear(d_model, d_model, bias=False)
         # Set by the optimizer's QK-clip: per-head max attention logit of the last forward.
         self.record_max_logits = False
@@ -59,10 +112,16 @@ class Attention(nn.Module):
         batch, length, _ = x.shape
         return x.view(batch, length, self.n_heads, -1).transpose(1, 2)
 
-    def keys_values(self, source: Tensor, cos: Tensor, sin: Tensor) -> KeysValues:
-        """source [B, m, D] at the positions of (cos, sin) [m, head_dim] -> rotated keys, values."""
-        k, v = self.kv_proj(source).chunk(2, dim=-1)
-        return apply_rotary(self._heads(k), cos, sin), self._heads(v)
+    def keys_values(
+        self, source: Tensor, cos: Tensor, sin: Tensor, earlier: Tensor | None = None
+    ) -> tuple[KeysValues, Tensor]:
+        """source [B, m, D] at the positions of (cos, sin) [m, head_dim] -> (rotated keys and
+        values, the projections [B, m, 2D] before the convolution: what decoding continues
+        the convolution from). earlier: see `earlier_in_sequence`."""
+        projected = self.kv_proj(source)
+        mixed = self.kv_conv(projected, earlier) if self.kv_conv is not None else projected
+        k, v = mixed.chunk(2, dim=-1)
+        return (apply_rotary(self._heads(k), cos, sin), self._heads(v)), projected
 
     def forward(
         self, query_input: Tensor, kv: KeysValues, cos: Tensor, sin: Tensor, mask: Tensor | None

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from cognate.config import ModelConfig
 from cognate.model.act import HaltingHead, halting_loss, halting_steps
-from cognate.model.attention import Attention, KeysValues, window_mask
+from cognate.model.attention import Attention, KeysValues, earlier_in_sequence, window_mask
 from cognate.model.gate import MAGGate, gate_entropy_loss
 from cognate.model.head_loss import head_cross_entropy
 from cognate.model.layers import RMSNorm, Rotary, SwiGLU
@@ -45,19 +45,20 @@ class Block(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.attn_norm = RMSNorm(config.d_model, eps=config.norm_eps)
-        self.attn = Attention(config.d_model, config.n_heads)
+        self.attn = Attention(config.d_model, config.n_heads, config.kv_conv_width)
         self.mlp_norm = RMSNorm(config.d_model, eps=config.norm_eps)
         self.mlp = SwiGLU(config.d_model, config.d_ff, config.d_model)
 
     def forward(
-        self, h: Tensor, cos: Tensor, sin: Tensor, mask: Tensor | None
-    ) -> tuple[Tensor, KeysValues]:
-        """h [B, L, D] -> (h, the keys/values of its L positions)."""
+        self, h: Tensor, cos: Tensor, sin: Tensor, mask: Tensor | None, earlier: Tensor | None
+    ) -> tuple[Tensor, KeysValues, Tensor]:
+        """h [B, L, D] -> (h, the keys/values of its L positions, their projections [B, L, 2D]
+        before the key/value convolution)."""
         a = self.attn_norm(h)
-        k, v = self.attn.keys_values(a, cos, sin)
-        h = h + self.attn(a, (k, v), cos, sin, mask)
+        kv, projected = self.attn.keys_values(a, cos, sin, earlier)
+        h = h + self.attn(a, kv, cos, sin, mask)
         h = h + self.mlp(self.mlp_norm(h))
-        return h, (k, v)
+        return h, kv, projected
 
 
 @dataclass
@@ -75,6 +76,9 @@ class DecodeState:
     layer_kv: list[KeysValues]  # per backbone layer: rotated keys, values [B, H, slots, head_dim]
     cross_kv: KeysValues  # the recursion's cross-attention keys and values, the same way
     memory: Tensor  # [B, d_mem] long-term memory state
+    # Per attention (backbone layers, then the cross-attention): the key/value projections of
+    # the last kv_conv_width - 1 positions [B, width - 1, 2D], oldest first; None: no convolution.
+    conv_history: list[Tensor] | None
     key_valid: Tensor | None  # [B, slots]: the slot holds a real token; None: no padding at all
 
     def make_room(self) -> int:
@@ -95,9 +99,19 @@ class DecodeState:
         if self.cross_kv[0].dtype != dtype:
             self.layer_kv = [(k.to(dtype), v.to(dtype)) for k, v in self.layer_kv]
             self.cross_kv = (self.cross_kv[0].to(dtype), self.cross_kv[1].to(dtype))
+            if self.conv_history is not None:
+                self.conv_history = [h.to(dtype) for h in self.conv_history]
 
     def _grown(self, kv: KeysValues, size: int) -> KeysValues:
         return _ring(kv[0], size, self.window, dim=2), _ring(kv[1], size, self.window, dim=2)
+
+
+def _last_positions(projected: Tensor, count: int, valid: Tensor | None) -> Tensor:
+    """The last `count` positions of projected [B, L, C] -> [B, count, C], zeros for padding
+    and for positions before the start."""
+    if valid is not None:
+        projected = projected * valid[..., None].to(projected.dtype)
+    return F.pad(projected, (0, 0, count, 0))[:, -count:]
 
 
 def _ring(t: Tensor, capacity: int, window: int, dim: int) -> Tensor:
@@ -193,7 +207,12 @@ class CognateModel(nn.Module):
         )
         self.gate = MAGGate(config.d_model)
         self.recursion = Recursion(
-            config.d_model, config.n_heads, config.d_ff, config.micro_steps, config.norm_eps
+            config.d_model,
+            config.n_heads,
+            config.d_ff,
+            config.micro_steps,
+            config.norm_eps,
+            config.kv_conv_width,
         )
         self.halting = HaltingHead(config.d_model, config.norm_eps)
         self.head_norm = RMSNorm(config.d_model, eps=config.norm_eps)
@@ -234,16 +253,21 @@ class CognateModel(nn.Module):
         if valid is not None or segments is not None or length > self.config.window:
             mask = window_mask(positions, positions, self.config.window, valid, segments, segments)
 
+        conv_width = self.config.kv_conv_width
+        earlier = earlier_in_sequence(length, conv_width, valid, segments)
+
         h = self.embed(input_ids)
-        layer_kv = []
+        layer_kv, projections = [], []
         for block in self.blocks:
-            h, kv = block(h, cos, sin, mask)
+            h, kv, projected = block(h, cos, sin, mask, earlier)
             layer_kv.append(kv)
+            projections.append(projected)
         h = self.backbone_norm(h)
         starts = _segment_starts(segments) if segments is not None else None
         m, memory_state = self.memory(h, valid=valid, segment_starts=starts)
         x, g = self.gate(h, m)
-        cross_kv = self.recursion.cross_attn.keys_values(x, cos, sin)
+        cross_kv, projected = self.recursion.cross_attn.keys_values(x, cos, sin, earlier)
+        projections.append(projected)
 
         state = None
         if use_cache:
@@ -255,6 +279,9 @@ class CognateModel(nn.Module):
                 layer_kv=[tuple(_ring(t, capacity, window, dim=2) for t in kv) for kv in layer_kv],
                 cross_kv=tuple(_ring(t, capacity, window, dim=2) for t in cross_kv),
                 memory=memory_state,
+                conv_history=None
+                if conv_width == 1
+                else [_last_positions(p, conv_width - 1, valid) for p in projections],
                 key_valid=None if valid is None else _ring(valid, capacity, window, dim=1),
             )
         return Encoded(x, g, cross_kv, positions, mask, state)

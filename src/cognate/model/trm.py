@@ -17,13 +17,21 @@ from cognate.model.layers import RMSNorm, SwiGLU
 
 
 class Recursion(nn.Module):
-    def __init__(self, d_model: int, n_heads: int, d_ff: int, micro_steps: int, eps: float) -> None:
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        d_ff: int,
+        micro_steps: int,
+        eps: float,
+        kv_conv_width: int = 1,
+    ) -> None:
         super().__init__()
         self.micro_steps = micro_steps
         self.init_z = nn.Linear(d_model, d_model, bias=False)
         self.init_y = nn.Linear(d_model, d_model, bias=False)
         self.attn_norm = RMSNorm(d_model, eps=eps)
-        self.cross_attn = Attention(d_model, n_heads)
+        self.cross_attn = Attention(d_model, n_heads, kv_conv_width)
         self.z_norm = RMSNorm(d_model, eps=eps)
         self.z_mlp = SwiGLU(d_model, d_ff, d_model)
         self.y_norm = RMSNorm(2 * d_model, eps=eps)

@@ -10,6 +10,7 @@ from torch.optim import AdamW, Optimizer
 
 from cognate.config import OPTIMIZERS
 from cognate.errors import CognateError
+from cognate.model.attention import KeyValueConv
 from cognate.optim.mugrokfast import MuGrokfast, MuGrokfastConfig
 from cognate.optim.qk_clip import enable_qk_clip
 
@@ -21,25 +22,24 @@ def param_groups_for(model: nn.Module) -> dict[str, list[str]]:
 
     "muon": the weights of the Linear layers of the backbone blocks, memory, gate and
     recursion; "adamw_decay": any other matrix (the ACT head's projection); "adamw_no_decay":
-    the embedding (which is also the tied LM head), norms, biases, gains, the LTM decay vector.
+    the embedding (which is also the tied LM head), norms, biases, gains, the LTM decay vector,
+    the key/value convolutions' taps (per-channel weights, like gains).
     """
     hidden = {
         f"{name}.weight"
         for name, module in model.named_modules()
         if isinstance(module, nn.Linear) and name.split(".")[0] in MUON_SCOPES
     }
-    embeddings = {
-        f"{name}.weight"
-        for name, module in model.named_modules()
-        if isinstance(module, nn.Embedding)
-    }
+    modules = dict(model.named_modules())
+    not_matrices = {f"{n}.weight" for n, m in modules.items() if isinstance(m, nn.Embedding)}
+    not_matrices |= {f"{n}.taps" for n, m in modules.items() if isinstance(m, KeyValueConv)}
     groups: dict[str, list[str]] = {"muon": [], "adamw_decay": [], "adamw_no_decay": []}
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
         if name in hidden:
             groups["muon"].append(name)
-        elif p.ndim >= 2 and name not in embeddings:
+        elif p.ndim >= 2 and name not in not_matrices:
             groups["adamw_decay"].append(name)
         else:
             groups["adamw_no_decay"].append(name)
