@@ -7,7 +7,15 @@ from cognate.config import model_config
 
 # The shape of the unit tests' models: small, with a window shorter than the test sequences.
 SMALL_SHAPE = dict(
-    d_model=32, n_layers=2, n_heads=2, d_ff=64, window=8, d_mem=12, t_max=3, micro_steps=2
+    d_model=32,
+    n_layers=2,
+    n_heads=2,
+    d_ff=64,
+    window=8,
+    d_mem=12,
+    t_max=3,
+    micro_steps=2,
+    kv_conv_width=4,  # off in the presets; on here so that every model test covers it
 )
 
 

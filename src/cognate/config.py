@@ -87,7 +87,6 @@ PRESETS: dict[str, ModelConfig] = {
         n_heads=4,  # 4 heads of 16 beat 2 of 32 at copying names from the context
         d_ff=256,
         window=128,
-        kv_conv_width=4,
         d_mem=32,
         t_max=3,
         micro_steps=2,

@@ -68,7 +68,7 @@ class KeyValueConv(nn.Module):
     of the `width - 1` positions before it: [B, L, C] -> [B, L, C], the identity at init.
 
     A head can then match a key on the token before the one it reads: what a copying
-    (induction) head otherwise needs a whole earlier layer for (rows 29-30 of
+    (induction) head otherwise needs a whole earlier layer for (rows 29-31 of
     benchmarks/RESULTS.md).
     """
 
