@@ -124,25 +124,27 @@ def _product_dtype(quantize: str | None) -> torch.dtype:
 
 
 class _KeyValueConv:
-    """`KeyValueConv.step` on the decoder's key/value projections [B, 2D], advancing its
-    history in place; the identity for attention without a convolution."""
+    """`KeyValueConv` at one position: key/value projections [B, 2D] mixed with those of the
+    positions before (`DecodeState.conv_history`), which it advances in place."""
 
-    def __init__(self, attention: nn.Module, dtype: torch.dtype) -> None:
-        conv = attention.kv_conv
-        self.taps = None if conv is None else conv.taps.detach().flip(0).to(dtype)
+    def __init__(self, conv: nn.Module, dtype: torch.dtype) -> None:
+        self.taps = conv.taps.detach().flip(0).to(dtype)  # oldest position first, as the history
 
-    def __call__(self, projected: Tensor, history: list[Tensor] | None, index: int) -> Tensor:
-        if self.taps is None or history is None:
-            return projected
+    def __call__(self, projected: Tensor, history: list[Tensor], index: int) -> Tensor:
         mixed = projected + (history[index] * self.taps).sum(dim=1)
         history[index] = torch.cat([history[index][:, 1:], projected[:, None]], dim=1)
         return mixed
 
 
+def _key_value_conv(attention: nn.Module, quantize: str | None) -> _KeyValueConv | None:
+    conv = attention.kv_conv
+    return None if conv is None else _KeyValueConv(conv, _product_dtype(quantize))
+
+
 class _BlockWeights:
     def __init__(self, block: nn.Module, quantize: str | None) -> None:
         self.qkv = _matvec([block.attn.q_proj, block.attn.kv_proj], quantize, block.attn_norm)
-        self.kv_conv = _KeyValueConv(block.attn, _product_dtype(quantize))
+        self.kv_conv = _key_value_conv(block.attn, quantize)
         self.out = _matvec([block.attn.out_proj], quantize)
         self.gate_up = _matvec([block.mlp.gate_proj, block.mlp.up_proj], quantize, block.mlp_norm)
         self.down = _matvec([block.mlp.down_proj], quantize)
@@ -207,7 +209,7 @@ class Decoder:
         self.combine = _matvec([model.gate.combine], quantize)
         self.to_gate = _matvec([model.gate.to_gate], quantize)
         self.cross_kv = _matvec([rec.cross_attn.kv_proj], quantize)
-        self.cross_kv_conv = _KeyValueConv(rec.cross_attn, self.dtype)
+        self.cross_kv_conv = _key_value_conv(rec.cross_attn, quantize)
         self.start = _matvec([rec.init_z, rec.init_y], quantize)
         self.cross_q = _matvec([rec.cross_attn.q_proj], quantize, rec.attn_norm)
         self.cross_out = _matvec([rec.cross_attn.out_proj], quantize)
@@ -264,7 +266,7 @@ class Decoder:
         h = F.embedding(token, self.embed)
         for index, (block, kv) in enumerate(zip(self.blocks, state.layer_kv, strict=True)):
             qkv = block.qkv(norm(h))
-            if block.kv_conv.taps is not None:
+            if block.kv_conv is not None:
                 mixed = block.kv_conv(qkv[:, d_model:], history, index)
                 qkv = torch.cat([qkv[:, :d_model], mixed], dim=1)
             qkv = qkv.view(batch, 3, heads, 1, head_dim)
@@ -282,7 +284,9 @@ class Decoder:
         g = torch.sigmoid(self.to_gate(F.relu(self.combine(torch.cat([h_in, m], dim=-1)))))
         x = (g * h + (1.0 - g) * m).to(dtype)
 
-        cross = self.cross_kv_conv(self.cross_kv(x), history, len(self.blocks))
+        cross = self.cross_kv(x)
+        if self.cross_kv_conv is not None:
+            cross = self.cross_kv_conv(cross, history, len(self.blocks))
         k, v = cross.view(batch, 2, heads, 1, head_dim).unbind(1)
         cache(state.cross_kv, rotate(k), v)
 

@@ -52,8 +52,7 @@ def earlier_in_sequence(
     position is (no padding, no packing: the start of the row cuts the mix off) or width is 1."""
     if width == 1 or (valid is None and segments is None):
         return None
-    reference = valid if valid is not None else segments
-    ids = segments if segments is not None else torch.zeros_like(reference, dtype=torch.long)
+    ids = segments if segments is not None else torch.zeros_like(valid, dtype=torch.long)
     keep = []
     for shift in range(1, width):
         same = F.pad(ids, (shift, 0), value=-1)[:, :length] == ids
@@ -87,11 +86,6 @@ class KeyValueConv(nn.Module):
                 before = before * earlier[shift - 1].to(before.dtype)
             out = out + self.taps[shift - 1].to(before.dtype) * before
         return out
-
-    def step(self, projected: Tensor, history: Tensor) -> Tensor:
-        """One position: projected [B, C], history [B, width - 1, C] (the positions before it,
-        oldest first; zeros where there are none) -> [B, C]."""
-        return projected + (history * self.taps.flip(0).to(history.dtype)).sum(dim=1)
 
 
 class Attention(nn.Module):
