@@ -3,16 +3,16 @@
     .venv/bin/python benchmarks/decode_speed.py [--threads N] [--agreement CKPT] [--profile]
 
 Batch 1, CPU, greedy, random weights, a 25-token prompt, for the `tiny` and `phase1` presets.
-"cached" is `generate` (KV caches, memory state, per-token halting) with fp32 weights, "int8"
-the same with `quantize="int8"`; "recompute" is the seed's way: `model(ids)` over the whole
-sequence for every new token, keeping the last logits. Random weights halt arbitrarily, so
-every speed is also measured with an act threshold above 1 (every token takes all T_max
-steps: the worst case). Each kind of decoding loads the same saved checkpoint with
+"cached" is `generate` (KV caches, memory state, per-token halting) with fp32 weights,
+"int8" and "int4" the same with `quantize="int8"` / `"int4"`; "recompute" is the seed's way:
+`model(ids)` over the whole sequence for every new token, keeping the last logits. Random
+weights halt arbitrarily, so every speed is also measured with an act threshold above 1
+(every token takes all T_max steps: the worst case). Each kind of decoding loads the same saved checkpoint with
 `cognate.load` in a fresh subprocess, so that its peak resident memory (VmHWM) is its own;
 they run back to back. Another subprocess measures what model-side changes would give
 (batching, a smaller vocabulary). --threads sets torch's threads in every subprocess.
 
-Random weights give nearly equal logits, so int8 and fp32 decoding soon pick different
+Random weights give nearly equal logits, so quantized and fp32 decoding soon pick different
 tokens; --agreement CKPT also compares their greedy answers on a trained checkpoint's
 held-out prompts.
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import platform
@@ -51,7 +52,8 @@ from cognate.model import CognateModel
 
 RESULTS = Path(__file__).parent / "results" / "decode_speed.md"
 PRESETS = ("tiny", "phase1")
-KINDS = ("cached", "int8", "recompute")
+QUANTIZED = ("int8", "int4")
+KINDS = ("cached", *QUANTIZED, "recompute")
 PROMPT_TOKENS = 25
 NEW_TOKENS = (50, 200)
 ALL_STEPS = 2.0  # an act threshold no halting probability reaches
@@ -111,10 +113,6 @@ def decode_cached(
     return result.token_ids, sum(result.act_steps) / len(result.act_steps)
 
 
-def decode_int8(model: CognateModel, prompt: list[int], n_new: int) -> tuple[list[int], float]:
-    return decode_cached(model, prompt, n_new, quantize="int8")
-
-
 @torch.no_grad()
 def decode_recompute(model: CognateModel, prompt: list[int], n_new: int) -> tuple[list[int], None]:
     """The seed's loop: the whole sequence through `model(ids)` for every new token."""
@@ -128,7 +126,7 @@ def decode_recompute(model: CognateModel, prompt: list[int], n_new: int) -> tupl
 DecodeFn = Callable[[CognateModel, list[int], int], tuple[list[int], float | None]]
 DECODERS: dict[str, DecodeFn] = {
     "cached": decode_cached,
-    "int8": decode_int8,
+    **{mode: functools.partial(decode_cached, quantize=mode) for mode in QUANTIZED},
     "recompute": decode_recompute,
 }
 
@@ -169,11 +167,14 @@ def what_if_worker() -> dict:
     n_new = NEW_TOKENS[-1]
     variants = {
         "as benchmarked (GPT-2 vocabulary)": ({}, None, 1),
-        "as benchmarked, int8": ({}, "int8", 1),
+        **{f"as benchmarked, {mode}": ({}, mode, 1) for mode in QUANTIZED},
         "batch of 8 sequences (tokens/s of all 8)": ({}, None, 8),
-        "batch of 8 sequences, int8": ({}, "int8", 8),
+        **{f"batch of 8 sequences, {mode}": ({}, mode, 8) for mode in QUANTIZED},
         "own 4,096-token vocabulary": ({"vocab_size": 4096}, None, 1),
-        "own 4,096-token vocabulary, int8": ({"vocab_size": 4096}, "int8", 1),
+        **{
+            f"own 4,096-token vocabulary, {mode}": ({"vocab_size": 4096}, mode, 1)
+            for mode in QUANTIZED
+        },
     }
     results = {}
     for name, (overrides, quantize, batch) in variants.items():
@@ -191,26 +192,31 @@ def what_if_worker() -> dict:
 
 
 def agreement_worker(checkpoint: str) -> dict:
-    """Greedy answers of fp32 and int8 decoding on a trained checkpoint's held-out prompts."""
+    """Greedy answers of fp32 and quantized decoding on a trained checkpoint's held-out
+    prompts: per decoding, answers equal to fp32's, correct answers and seconds."""
     bundle = cognate.load(checkpoint)
     spec = bundle.metadata.get("run", {}).get("spec", "reasoning")
     items = heldout_suite(spec)
     results, seconds = {}, {}
-    for quantize in (None, "int8"):
-        sampling = dataclasses.replace(SCORING, quantize=quantize)
+    for mode in ("fp32", *QUANTIZED):
+        sampling = dataclasses.replace(SCORING, quantize=None if mode == "fp32" else mode)
         start = time.perf_counter()
-        results[quantize] = run_items(bundle.model, bundle.tokenizer, items, 1, sampling)
-        seconds[quantize] = time.perf_counter() - start
-    exact, quantized = results[None], results["int8"]
+        results[mode] = run_items(bundle.model, bundle.tokenizer, items, 1, sampling)
+        seconds[mode] = time.perf_counter() - start
     return {
         "checkpoint": checkpoint,
         "parameters": sum(p.numel() for p in bundle.model.parameters()),
         "prompts": len(items),
-        "same_output": sum(a.output == b.output for a, b in zip(exact, quantized, strict=True)),
-        "correct_fp32": sum(r.correct for r in exact),
-        "correct_int8": sum(r.correct for r in quantized),
-        "seconds_fp32": seconds[None],
-        "seconds_int8": seconds["int8"],
+        "decodings": {
+            mode: {
+                "same_output": sum(
+                    a.output == b.output for a, b in zip(results["fp32"], runs, strict=True)
+                ),
+                "correct": sum(r.correct for r in runs),
+                "seconds": seconds[mode],
+            }
+            for mode, runs in results.items()
+        },
     }
 
 
@@ -259,7 +265,7 @@ def first_difference(tokens: list[int], reference: list[int]) -> int:
 
 
 def speed_rows(preset: str, kinds: dict[str, dict]) -> list[str]:
-    """Table rows of one preset: per act threshold, cached, int8 and recompute."""
+    """Table rows of one preset: per act threshold, cached, quantized and recompute."""
     rows = []
     params = f"{kinds['cached']['parameters'] / 1e6:.2f}M"
     per_threshold = len(NEW_TOKENS)
@@ -276,7 +282,7 @@ def speed_rows(preset: str, kinds: dict[str, dict]) -> list[str]:
                     for c, r in zip(runs["cached"], runs["recompute"], strict=True)
                 )
                 agreement = "yes" if same else "no"
-            elif kind == "int8":
+            elif kind in QUANTIZED:
                 agreement = f"{first_difference(runs[kind][-1]['tokens'], cached['tokens'])}"
                 agreement += f" / {cached['n_new']} as cached"
             else:
@@ -287,18 +293,19 @@ def speed_rows(preset: str, kinds: dict[str, dict]) -> list[str]:
 
 
 def agreement_lines(agreement: dict) -> list[str]:
-    a = agreement
+    a, n = agreement, agreement["prompts"]
     return [
         "",
-        f"int8 against fp32 on a trained checkpoint (`{a['checkpoint']}`, "
-        f"{a['parameters'] / 1e6:.2f}M parameters): greedy answers to {a['prompts']} held-out "
+        f"Quantized against fp32 on a trained checkpoint (`{a['checkpoint']}`, "
+        f"{a['parameters'] / 1e6:.2f}M parameters): greedy answers to {n} held-out "
         "prompts, one prompt at a time.",
         "",
         "| decoding | same answer as fp32 | exact match | seconds |",
         "|---|---:|---:|---:|",
-        f"| fp32 | | {a['correct_fp32']} / {a['prompts']} | {a['seconds_fp32']:.1f} |",
-        f"| int8 | {a['same_output']} / {a['prompts']} | {a['correct_int8']} / {a['prompts']} "
-        f"| {a['seconds_int8']:.1f} |",
+        *(
+            f"| {mode} | {d['same_output']} / {n} | {d['correct']} / {n} | {d['seconds']:.1f} |"
+            for mode, d in a["decodings"].items()
+        ),
     ]
 
 
@@ -315,10 +322,11 @@ def report(
         "",
         f"Batch 1, greedy, random weights, {PROMPT_TOKENS}-token prompt; tokens/s include the "
         "prompt's prefill. *cached*: `generate` (KV cache, memory state, per-token halting), "
-        'fp32; *int8*: the same with `quantize="int8"`; *recompute*: `model(ids)` over the '
+        'fp32; *int8*, *int4*: the same with `quantize="int8"` / `"int4"` (the prefill stays '
+        "fp32); *recompute*: `model(ids)` over the "
         "whole sequence for every new token (the seed's way). "
         f"Threshold {ALL_STEPS:g}: every token takes all T_max recursion steps (worst case). "
-        "*same tokens*: cached and recompute produced the same tokens; for int8, how many "
+        "*same tokens*: cached and recompute produced the same tokens; quantized: how many "
         f"of the {NEW_TOKENS[-1]} tokens equal fp32's before the first difference (random "
         "weights: nearly equal logits).",
         "",
@@ -360,7 +368,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--agreement", metavar="CKPT", help="Compare int8 with fp32 on CKPT.")
+    parser.add_argument("--agreement", metavar="CKPT", help="Compare int8/int4 with fp32 on CKPT.")
     parser.add_argument("--profile", action="store_true", help="Profile phase1 cached decoding.")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

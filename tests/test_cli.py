@@ -67,11 +67,19 @@ def test_generate_prints_the_continuation(run_cli, tiny_checkpoint):
     assert (code, out) == (0, expected + "\n")
 
 
-def test_generate_int8_decodes_with_the_int8_weights(run_cli, tiny_checkpoint):
-    quantized = cognate.load(tiny_checkpoint, quantize="int8")
+@pytest.mark.parametrize("quantize", ["int8", "int4"])
+def test_generate_quantized_decodes_with_the_quantized_weights(run_cli, tiny_checkpoint, quantize):
+    quantized = cognate.load(tiny_checkpoint, quantize=quantize)
     expected = quantized.generate(PROMPT, greedy=True, max_new_tokens=12)
     code, out, err = run_cli(
-        "generate", tiny_checkpoint, PROMPT, "--greedy", "--max-new-tokens", 12, "--int8"
+        "generate",
+        tiny_checkpoint,
+        PROMPT,
+        "--greedy",
+        "--max-new-tokens",
+        12,
+        "--quantize",
+        quantize,
     )
     assert (code, out, err) == (0, expected + "\n", "")
 
@@ -83,6 +91,7 @@ def test_generate_int8_decodes_with_the_int8_weights(run_cli, tiny_checkpoint):
         ([PROMPT, "--temperature", "-1"], "temperature must be >= 0"),
         ([PROMPT, "--top-p", "2"], "top_p must be in (0, 1]"),
         ([PROMPT, "--max-new-tokens", "500"], "leaves no room for a prompt"),
+        ([PROMPT, "--quantize", "int2"], "quantize must be one of"),
     ],
 )
 def test_generate_refuses_bad_input_in_one_line(run_cli, tiny_checkpoint, args, message):

@@ -259,14 +259,18 @@ def generate(
         list[str] | None, typer.Option(help="Stop at this string (repeatable).")
     ] = None,
     stream: Annotated[bool, typer.Option(help="Print tokens as they are produced.")] = False,
-    int8: Annotated[
-        bool, typer.Option(help="Decode with int8 copies of the weights: faster, approximate.")
-    ] = False,
+    quantize: Annotated[
+        str | None,
+        typer.Option(
+            help="int8 or int4: decode with quantized copies of the weights, faster and "
+            "approximate (int4: fastest, least exact)."
+        ),
+    ] = None,
 ) -> None:
     """Continue PROMPT with the model (KV cache, per-token ACT halting)."""
     from cognate.infer.bundle import load
 
-    bundle = load(checkpoint, quantize="int8" if int8 else None)
+    bundle = load(checkpoint, quantize=quantize)
     options = dict(
         max_new_tokens=max_new_tokens,
         temperature=temperature,

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from cognate.infer.decoder import Decoder, decoder_for, top_indices
+from cognate.infer.decoder import INT4_GROUP, Decoder, _Int4, decoder_for, top_indices
 from cognate.model import CognateModel
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -97,15 +97,34 @@ def test_cached_decoding_is_causal(small_config, changed, make_model):
     assert not torch.equal(before[:, changed:], after[:, changed:])
 
 
-@pytest.mark.parametrize("d_mem", [12, 16])  # int8 needs input widths in multiples of 8
-def test_int8_decoding_stays_close_to_fp32(small_config, d_mem, make_model):
+# int8 needs input widths in multiples of 8, int4 of 32: d_mem 12 and 16 take the fallbacks
+@pytest.mark.parametrize("d_mem", [12, 16, 32])
+@pytest.mark.parametrize(("quantize", "tolerance"), [("int8", 0.02), ("int4", 0.25)])
+def test_quantized_decoding_stays_close_to_fp32(
+    small_config, d_mem, quantize, tolerance, make_model
+):
     model = make_model(dataclasses.replace(small_config, d_mem=d_mem))
     ids = torch.randint(0, small_config.vocab_size, (2, 28))
     exact, _ = decode_cached(model, ids[:, :5], ids[:, 5:], threshold=2.0)
-    approximate, _ = decode_cached(model, ids[:, :5], ids[:, 5:], 2.0, quantize="int8")
+    approximate, _ = decode_cached(model, ids[:, :5], ids[:, 5:], 2.0, quantize=quantize)
     scale = float(exact.abs().max())
-    torch.testing.assert_close(approximate, exact, rtol=0, atol=0.02 * scale)
+    torch.testing.assert_close(approximate, exact, rtol=0, atol=tolerance * scale)
     assert not torch.equal(approximate, exact)
+
+
+@pytest.mark.parametrize("out_features", [48, 61])  # 61: the kernel's rows padded to 64
+def test_int4_products_are_those_of_the_rounded_weights(out_features):
+    weight, x = torch.randn(out_features, 64), torch.randn(3, 64)
+    product = _Int4(weight, None)(x.to(torch.bfloat16)).float()
+    groups = weight.view(out_features, -1, INT4_GROUP)
+    low, high = groups.amin(-1, keepdim=True), groups.amax(-1, keepdim=True)
+    step = (high - low) / 15  # every weight lies within half a step of one of the 16 levels
+    worst = (x.abs().view(3, 1, -1, INT4_GROUP) * step.view(1, out_features, -1, 1) / 2).sum((2, 3))
+    exact = x @ weight.t()
+    bf16_rounding = 0.01 * (x.abs() @ weight.abs().t())  # of x, the scales and the output
+    assert product.shape == (3, out_features)
+    assert ((product - exact).abs() <= worst + bf16_rounding).all()
+    assert (product - exact).abs().mean() > 0.01 * worst.mean()  # rounded, not exact
 
 
 def test_the_decoder_is_rebuilt_when_the_weights_or_the_config_change(small_config, make_model):

@@ -108,7 +108,7 @@ def test_repetition_penalty_changes_the_logits_of_seen_tokens_only():
         {"max_new_tokens": 0},
         {"repetition_penalty": 0.0},
         {"stop": ("",)},
-        {"quantize": "int4"},
+        {"quantize": "int2"},
     ],
 )
 def test_bad_sampling_values_are_refused(bundle, bad):
@@ -116,11 +116,12 @@ def test_bad_sampling_values_are_refused(bundle, bad):
         bundle.generate(PROMPT, **bad)
 
 
-def test_a_bundle_loaded_with_int8_weights_decodes_with_them(tiny_checkpoint):
+@pytest.mark.parametrize("quantize", ["int8", "int4"])
+def test_a_bundle_loaded_with_quantized_weights_decodes_with_them(tiny_checkpoint, quantize):
     with pytest.raises(CognateError, match="quantize"):
-        cognate.load(tiny_checkpoint, quantize="int4")
-    quantized = cognate.load(tiny_checkpoint, quantize="int8")
-    assert quantized.sampling().quantize == "int8"
+        cognate.load(tiny_checkpoint, quantize="int2")
+    quantized = cognate.load(tiny_checkpoint, quantize=quantize)
+    assert quantized.sampling().quantize == quantize
     assert quantized.sampling(quantize=None).quantize is None
     [generation] = run(quantized, [PROMPT], greedy=True, max_new_tokens=8)
     assert len(generation.token_ids) + (generation.finish_reason == "eos") >= 1

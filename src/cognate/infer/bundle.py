@@ -58,7 +58,8 @@ class Bundle:
 def load(checkpoint: str | Path, device: str = "cpu", quantize: str | None = None) -> Bundle:
     """Load `RUN_DIR/NAME` (no suffix): verified weights, its tokenizer, its config.
 
-    quantize="int8" makes the bundle's generations decode with int8 weights (`Sampling`).
+    quantize="int8" (or "int4") makes the bundle's generations decode with int8 (int4)
+    copies of the weights (`Sampling`).
     """
     if quantize not in QUANTIZE_MODES:
         raise CognateError(f"quantize must be one of {QUANTIZE_MODES}, not {quantize!r}")

@@ -8,7 +8,10 @@ matrices that read the same input (queries/keys/values, SwiGLU gate/up, the recu
 z_0/y_0). Its step does the model's arithmetic on one position, against the ring caches of
 a `DecodeState` written in place. `quantize="int8"` stores the matrices as int8 with one
 scale per output row (a quarter of the bytes; activations rounded to bf16): faster, and
-close to but not exactly the fp32 numbers.
+close to but not exactly the fp32 numbers. `quantize="int4"` stores them in 4 bits, with a
+scale and an offset per group of 32 inputs of a row (an eighth of the bytes): fastest when
+the weights do not fit in the caches, and the least exact. Both keep the head's best logits
+exact (`_RescoredHead`).
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from cognate.model import CognateModel, DecodeState
 from cognate.model.attention import KeysValues
 from cognate.model.model import run_recursion
 
-QUANTIZE_MODES = (None, "int8")
-RESCORED = 16  # int8 head: how many of the largest logits per row are recomputed in fp32
+QUANTIZE_MODES = (None, "int8", "int4")
+INT4_GROUP = 32  # inputs of a row sharing one int4 scale and offset
+RESCORED = 16  # quantized head: how many of the largest logits per row are recomputed in fp32
 
 MatVec = Callable[[Tensor], Tensor]  # x [B, in] -> [B, out]
 
@@ -62,6 +66,35 @@ class _Int8:
         return y if self.bias is None else y + self.bias
 
 
+class _Int4:
+    """x @ W^T (+ b), bf16 [B, in] -> bf16 [B, out], from W rounded to 16 levels per group
+    of `INT4_GROUP` inputs of a row: weight = (level - 8) * scale + offset, the kernel's form.
+
+    Needs the input width to be a multiple of `INT4_GROUP`; the kernel packs rows by sixteens,
+    so W gets zero rows up to a multiple of 16, whose outputs are dropped.
+    """
+
+    def __init__(self, weight: Tensor, bias: Tensor | None) -> None:
+        self.out_features, in_features = weight.shape
+        weight = F.pad(weight, (0, 0, 0, -self.out_features % 16))
+        groups = weight.view(weight.shape[0], in_features // INT4_GROUP, INT4_GROUP)
+        low, high = groups.amin(dim=-1, keepdim=True), groups.amax(dim=-1, keepdim=True)
+        scale = ((high - low) / 15).clamp(min=1e-30).to(torch.bfloat16).float()
+        offset = (low + 8 * scale).to(torch.bfloat16).float()
+        levels = ((groups - offset) / scale + 8).round().clamp(0, 15).view_as(weight)
+        self.packed = torch._convert_weight_to_int4pack_for_cpu(levels.to(torch.int32), 2)
+        # [in / INT4_GROUP, out, 2]: the kernel's layout of (scale, offset)
+        scales = torch.cat([scale, offset], dim=-1).transpose(0, 1)
+        self.scales_and_offsets = scales.contiguous().to(torch.bfloat16)
+        self.bias = None if bias is None else bias.to(torch.bfloat16)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        y = torch._weight_int4pack_mm_for_cpu(
+            x.contiguous(), self.packed, INT4_GROUP, self.scales_and_offsets
+        )[:, : self.out_features]
+        return y if self.bias is None else y + self.bias
+
+
 def top_indices(logits: Tensor, k: int, block: int = 64) -> Tensor:
     """The indices [B, k] of the k largest of logits [B, V], in no particular order.
 
@@ -85,10 +118,11 @@ def top_indices(logits: Tensor, k: int, block: int = 64) -> Tensor:
 
 
 class _RescoredHead:
-    """Logits from an int8 copy of the head, the best `RESCORED` of each row then recomputed
-    in fp32: the int8 ranking of near-equal logits would otherwise often differ from fp32's."""
+    """Logits from a quantized copy of the head, the best `RESCORED` of each row then
+    recomputed in fp32: the quantized ranking of near-equal logits would otherwise often
+    differ from fp32's."""
 
-    def __init__(self, weight: Tensor, approximate: _Int8) -> None:
+    def __init__(self, weight: Tensor, approximate: MatVec) -> None:
         self.weight = weight
         self.approximate = approximate
 
@@ -106,20 +140,23 @@ def _matvec(
     """One matrix-vector product for several layers (or bare weights) reading the same input:
     their outputs concatenated. With `norm`, its gain is folded in: the product then takes
     the input normalized without gain (`_normalized`). Inputs and outputs are fp32, or bf16
-    with `quantize`."""
+    with `quantize`. An input width the quantized kernels cannot take falls back to int8
+    (from int4), then to bf16."""
     weights = [m.weight if isinstance(m, nn.Linear) else m for m in linears]
     biases = [m.bias for m in linears if isinstance(m, nn.Linear) and m.bias is not None]
     weight = torch.cat(weights).detach()
     if norm is not None:
         weight = weight * norm.weight.detach()
     bias = torch.cat(biases).detach() if biases else None
-    if quantize == "int8" and weight.shape[1] % 8 == 0:
+    if quantize == "int4" and weight.shape[1] % INT4_GROUP == 0:
+        return _Int4(weight, bias)
+    if quantize is not None and weight.shape[1] % 8 == 0:
         return _Int8(weight, bias)
     return _Dense(weight, bias, _product_dtype(quantize))
 
 
 def _product_dtype(quantize: str | None) -> torch.dtype:
-    """The dtype of the decoder's matrix products: bf16 when quantized (the int8 kernel's)."""
+    """The dtype of the decoder's matrix products: bf16 when quantized (the quantized kernels')."""
     return torch.float32 if quantize is None else torch.bfloat16
 
 
@@ -221,8 +258,8 @@ class Decoder:
         self.halting = _matvec([model.halting.proj], None, model.halting.norm)
         self.head_gain = model.head_norm.weight.detach()
         self.head: MatVec = _Dense(self.embed, None, torch.float32)
-        if quantize == "int8" and self.config.d_model % 8 == 0:
-            self.head = _RescoredHead(self.embed, _Int8(self.embed, None))
+        if quantize is not None:
+            self.head = _RescoredHead(self.embed, _matvec([self.embed], quantize))
 
     @torch.no_grad()
     def step(

@@ -33,7 +33,8 @@ class Sampling:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     act_threshold: float | None = None  # None: the model's own threshold
-    # "int8": decoding steps read int8 copies of the weights (faster, approximate; see decoder)
+    # "int8" / "int4": decoding steps read quantized copies of the weights (faster,
+    # approximate; see cognate.infer.decoder)
     quantize: str | None = None
 
     def __post_init__(self) -> None:
