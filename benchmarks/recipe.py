@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/recipe.py --spec reasoning --minutes 5 \
         --model '{"d_model": 96}' --train '{"lr": 0.003}' --tag d96
 
+Under torchrun it trains as `make demo` does (`OMP_NUM_THREADS=1 .venv/bin/python -m
+torch.distributed.run --standalone --nproc_per_node 2 benchmarks/recipe.py ...`); rank 0 scores.
+
 Appends one JSON line per run to benchmarks/results/recipe_log.jsonl (exact-match on the seed
 prompts and on the held-out test split, per family and per template kind) for RESULTS.md.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import time
 from collections import defaultdict
@@ -66,14 +70,16 @@ def main() -> None:
     parser.add_argument("--model", default="{}", help="ModelConfig overrides (JSON)")
     parser.add_argument("--train", default="{}", help="TrainConfig overrides (JSON)")
     parser.add_argument("--tag", default="")
-    parser.add_argument("--n", type=int, default=300, help="test examples")
+    parser.add_argument("--test-items", type=int, default=300, help="test examples scored")
     parser.add_argument("--seed", type=int, default=None, help="run seed (default: the spec's)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path("runs/recipe") / f"{args.spec}-{args.tag or 'run'}"
-    shutil.rmtree(out, ignore_errors=True)
+    is_main = os.environ.get("RANK", "0") == "0"
+    if is_main:
+        shutil.rmtree(out, ignore_errors=True)
     config = TrainConfig(**json.loads(args.train))
     started = time.time()
     meta = train(
@@ -87,6 +93,8 @@ def main() -> None:
             model_overrides=json.loads(args.model),
         )
     )
+    if not is_main:
+        return
     row = {
         "tag": args.tag,
         "spec": args.spec,
@@ -101,8 +109,8 @@ def main() -> None:
         "wall": round(time.time() - started),
         "best_step": meta["best"]["step"],
         "val_em": meta["best"]["exact_match"],
-        "best": score(out / "best", args.spec, args.n),
-        "final": score(out / "final", args.spec, args.n),
+        "best": score(out / "best", args.spec, args.test_items),
+        "final": score(out / "final", args.spec, args.test_items),
     }
     LOG.parent.mkdir(exist_ok=True)
     with LOG.open("a") as f:
