@@ -7,10 +7,11 @@ Batch 1, CPU, greedy, random weights, a 25-token prompt, for the `tiny` and `pha
 "int8" and "int4" the same with `quantize="int8"` / `"int4"`; "recompute" is the seed's way:
 `model(ids)` over the whole sequence for every new token, keeping the last logits. Random
 weights halt arbitrarily, so every speed is also measured with an act threshold above 1
-(every token takes all T_max steps: the worst case). Each kind of decoding loads the same saved checkpoint with
-`cognate.load` in a fresh subprocess, so that its peak resident memory (VmHWM) is its own;
-they run back to back. Another subprocess measures what model-side changes would give
-(batching, a smaller vocabulary). --threads sets torch's threads in every subprocess.
+(every token takes all T_max steps: the worst case). Each kind of decoding loads the same
+saved checkpoint with `cognate.load` in a fresh subprocess, so that its peak resident memory
+(VmHWM) is its own; they run back to back. Another subprocess measures what model-side
+changes would give (batching, a smaller vocabulary). --threads sets torch's threads in every
+subprocess.
 
 Random weights give nearly equal logits, so quantized and fp32 decoding soon pick different
 tokens; --agreement CKPT also compares their greedy answers on a trained checkpoint's

@@ -204,6 +204,25 @@ def test_chat_answers_each_line_of_a_pipe(run_cli, tiny_checkpoint):
     assert replies[2:4] == ["temperature 0.5", "history cleared"]
 
 
+def test_chat_quantized_answers_with_the_quantized_weights(run_cli, tiny_checkpoint):
+    lines = ["The capital of Zorvia is Belka.", "What is the capital of Zorvia?"]
+    code, out, err = run_cli(
+        "chat",
+        tiny_checkpoint,
+        "--temperature",
+        0,
+        "--quantize",
+        "int4",
+        stdin="\n".join(lines) + "\n",
+    )
+    bundle = cognate.load(tiny_checkpoint, quantize="int4")
+    session = ChatSession(bundle, bundle.sampling(temperature=0))
+    replies = [session.send(line) for line in lines]
+    assert (code, err) == (0, "")
+    assert out.split("\n") == [r for r in replies if r is not None] + [""]
+    assert session.sampling.quantize == "int4"
+
+
 def test_chat_ends_at_the_end_of_its_input(tiny_checkpoint):
     script = Path(sys.executable).with_name("cognate")
     done = subprocess.run(

@@ -244,6 +244,15 @@ def test(
     console.print(f"exact match: {sum(r.correct for r in results)}/{len(results)} = {rate:.1%}")
 
 
+QuantizeOption = Annotated[
+    str | None,
+    typer.Option(
+        help="int8 or int4: decode with quantized copies of the weights, faster and "
+        "approximate (int4: fastest, least exact)."
+    ),
+]
+
+
 @app.command()
 def generate(
     checkpoint: Annotated[str, typer.Argument(help="Checkpoint path without suffix.")],
@@ -259,13 +268,7 @@ def generate(
         list[str] | None, typer.Option(help="Stop at this string (repeatable).")
     ] = None,
     stream: Annotated[bool, typer.Option(help="Print tokens as they are produced.")] = False,
-    quantize: Annotated[
-        str | None,
-        typer.Option(
-            help="int8 or int4: decode with quantized copies of the weights, faster and "
-            "approximate (int4: fastest, least exact)."
-        ),
-    ] = None,
+    quantize: QuantizeOption = None,
 ) -> None:
     """Continue PROMPT with the model (KV cache, per-token ACT halting)."""
     from cognate.infer.bundle import load
@@ -308,6 +311,7 @@ def chat(
     temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 = greedy.")] = 0.7,
     max_new_tokens: Annotated[int, typer.Option(help="Answer length limit in tokens.")] = 50,
     seed: Annotated[int | None, typer.Option(help="Seed for reproducible sampling.")] = None,
+    quantize: QuantizeOption = None,
 ) -> None:
     """Ask questions; statements ending in "." become context. Commands: /reset, /temp T, /quit.
 
@@ -316,10 +320,10 @@ def chat(
     """
     from cognate.infer.bundle import load
     from cognate.infer.chat import COMMANDS, ChatSession
-    from cognate.infer.generate import Sampling
 
-    sampling = Sampling(temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
-    session = ChatSession(load(checkpoint), sampling)
+    bundle = load(checkpoint, quantize=quantize)
+    sampling = bundle.sampling(temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
+    session = ChatSession(bundle, sampling)
     interactive = sys.stdin.isatty()
     if interactive:
         console.print(f"Chatting with {checkpoint}. Commands: {COMMANDS}.", highlight=False)
