@@ -16,6 +16,7 @@ SMALL_SHAPE = dict(
     t_max=3,
     micro_steps=2,
     kv_conv_width=4,  # off in the presets; on here so that every model test covers it
+    conv_queries=True,
 )
 
 
@@ -34,12 +35,12 @@ def small_config():
 def with_random_taps():
     """Returns a function giving a model's key/value convolutions random taps: they start at
     zero (the identity), which would let a test pass whatever the convolution does."""
-    from cognate.model.attention import KeyValueConv
+    from cognate.model.attention import ShortConv
 
     def randomize(model):
         with torch.no_grad():
             for module in model.modules():
-                if isinstance(module, KeyValueConv):
+                if isinstance(module, ShortConv):
                     module.taps.normal_(0.0, 0.5)
         return model
 

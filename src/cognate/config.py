@@ -30,6 +30,7 @@ class ModelConfig:
     max_seq_len: int  # longest prompt + generation the CLI accepts (the model itself has no limit)
     # > 1: every attention's keys/values mix in those of the kv_conv_width - 1 positions before
     kv_conv_width: int = 1
+    conv_queries: bool = False  # with kv_conv_width > 1: the backbone's queries mix in too
     act_threshold: float = 0.5  # a token halts at the first step whose halt probability >= this
     ltm_decay_init: float = 0.99
     ltm_learnable_decay: bool = True
@@ -46,6 +47,7 @@ class ModelConfig:
             == 0,
             "window must be >= 1": self.window >= 1,
             "kv_conv_width must be >= 1": self.kv_conv_width >= 1,
+            "conv_queries needs kv_conv_width > 1": not self.conv_queries or self.kv_conv_width > 1,
             "t_max must be >= 1": self.t_max >= 1,
             "micro_steps must be >= 1": self.micro_steps >= 1,
             "vocab_size must be >= 2": self.vocab_size >= 2,

@@ -57,8 +57,9 @@ def test_adamw_decays_matrices_only(small_config):
     assert isinstance(optimizer, torch.optim.AdamW)
     decayed = {n for g in optimizer.param_groups if g["weight_decay"] > 0 for n in g["param_names"]}
     matrices = {n for n, p in model.named_parameters() if p.ndim == 2 and n != "embed.weight"}
-    taps = {n for n in matrices if n.endswith("kv_conv.taps")}
-    assert len(taps) == small_config.n_layers + 1  # each block's attention and the recursion's
+    taps = {n for n in matrices if n.endswith("conv.taps")}
+    # each block's keys/values and queries, and the recursion's keys/values
+    assert len(taps) == 2 * small_config.n_layers + 1
     assert decayed == matrices - taps
     assert all(g["lr"] == 2e-3 for g in optimizer.param_groups)
 

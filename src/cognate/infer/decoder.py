@@ -160,28 +160,43 @@ def _product_dtype(quantize: str | None) -> torch.dtype:
     return torch.float32 if quantize is None else torch.bfloat16
 
 
-class _KeyValueConv:
-    """`KeyValueConv` at one position: key/value projections [B, 2D] mixed with those of the
-    positions before (`DecodeState.conv_history`), which it advances in place."""
+class _ShortConv:
+    """The `ShortConv`s of one attention at one position: projections [B, C] mixed with those
+    of the positions before (`DecodeState.conv_history`), which it advances in place.
 
-    def __init__(self, conv: nn.Module, dtype: torch.dtype) -> None:
-        self.taps = conv.taps.detach().flip(0).to(dtype)  # oldest position first, as the history
+    `convs` are the attention's convolutions in the order of the channels they mix (queries,
+    then keys/values). `first` is the first channel of the fused projection they cover.
+    """
+
+    def __init__(self, convs: Sequence[nn.Module], first: int, dtype: torch.dtype) -> None:
+        taps = torch.cat([conv.taps.detach() for conv in convs], dim=1)
+        self.taps = taps.flip(0).to(dtype)  # oldest position first, as the history
+        self.first = first
 
     def __call__(self, projected: Tensor, history: list[Tensor], index: int) -> Tensor:
-        mixed = projected + (history[index] * self.taps).sum(dim=1)
-        history[index] = torch.cat([history[index][:, 1:], projected[:, None]], dim=1)
-        return mixed
+        """projected [B, first + C] -> the same with its last C channels mixed."""
+        kept, mixing = projected[:, : self.first], projected[:, self.first :]
+        mixed = mixing + (history[index] * self.taps).sum(dim=1)
+        history[index] = torch.cat([history[index][:, 1:], mixing[:, None]], dim=1)
+        return torch.cat([kept, mixed], dim=1) if self.first else mixed
 
 
-def _key_value_conv(attention: nn.Module, quantize: str | None) -> _KeyValueConv | None:
-    conv = attention.kv_conv
-    return None if conv is None else _KeyValueConv(conv, _product_dtype(quantize))
+def _short_conv(attention: nn.Module, quantize: str | None, fused: bool) -> _ShortConv | None:
+    """The decoder's form of the attention's convolutions, for its projection: queries then
+    keys/values when `fused`, else keys/values alone."""
+    if attention.kv_conv is None:
+        return None
+    if attention.q_conv is None:
+        convs, first = [attention.kv_conv], attention.q_proj.out_features if fused else 0
+    else:
+        convs, first = [attention.q_conv, attention.kv_conv], 0
+    return _ShortConv(convs, first, _product_dtype(quantize))
 
 
 class _BlockWeights:
     def __init__(self, block: nn.Module, quantize: str | None) -> None:
         self.qkv = _matvec([block.attn.q_proj, block.attn.kv_proj], quantize, block.attn_norm)
-        self.kv_conv = _key_value_conv(block.attn, quantize)
+        self.conv = _short_conv(block.attn, quantize, fused=True)
         self.out = _matvec([block.attn.out_proj], quantize)
         self.gate_up = _matvec([block.mlp.gate_proj, block.mlp.up_proj], quantize, block.mlp_norm)
         self.down = _matvec([block.mlp.down_proj], quantize)
@@ -246,7 +261,7 @@ class Decoder:
         self.combine = _matvec([model.gate.combine], quantize)
         self.to_gate = _matvec([model.gate.to_gate], quantize)
         self.cross_kv = _matvec([rec.cross_attn.kv_proj], quantize)
-        self.cross_kv_conv = _key_value_conv(rec.cross_attn, quantize)
+        self.cross_kv_conv = _short_conv(rec.cross_attn, quantize, fused=False)
         self.start = _matvec([rec.init_z, rec.init_y], quantize)
         self.cross_q = _matvec([rec.cross_attn.q_proj], quantize, rec.attn_norm)
         self.cross_out = _matvec([rec.cross_attn.out_proj], quantize)
@@ -299,13 +314,12 @@ class Decoder:
             return _normalized(x, self.eps, dtype)
 
         # The residual streams (h, memory, z, y) stay fp32; the products take `dtype`.
-        d_model, history = config.d_model, state.conv_history
+        history = state.conv_history
         h = F.embedding(token, self.embed)
         for index, (block, kv) in enumerate(zip(self.blocks, state.layer_kv, strict=True)):
             qkv = block.qkv(norm(h))
-            if block.kv_conv is not None:
-                mixed = block.kv_conv(qkv[:, d_model:], history, index)
-                qkv = torch.cat([qkv[:, :d_model], mixed], dim=1)
+            if block.conv is not None:
+                qkv = block.conv(qkv, history, index)
             qkv = qkv.view(batch, 3, heads, 1, head_dim)
             qk = rotate(qkv[:, :2])
             cache(kv, qk[:, 1], qkv[:, 2])

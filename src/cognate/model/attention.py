@@ -3,8 +3,8 @@
 One module serves both uses: self-attention in the backbone (queries and keys from the same
 stream) and the recursion's cross-attention (queries from the latent z, keys/values from the
 gated features x, computed once per forward). Position i may attend to j in [i - W + 1, i].
-With a `KeyValueConv`, the keys and values of position j also mix in the projections of the
-few positions just before j.
+With a `ShortConv`, the keys and values of position j (and, optionally, the queries of
+position i) also mix in the projections of the few positions just before.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def window_mask(
 def earlier_in_sequence(
     length: int, width: int, valid: Tensor | None, segments: Tensor | None
 ) -> Tensor | None:
-    """For a `KeyValueConv` of `width`: [width - 1, B, L, 1], 1.0 where position i - s
+    """For a `ShortConv` of `width`: [width - 1, B, L, 1], 1.0 where position i - s
     (s = 1 .. width - 1) is a real token of the same sequence as i. None when every earlier
     position is (no padding, no packing: the start of the row cuts the mix off) or width is 1."""
     if width == 1 or (valid is None and segments is None):
@@ -62,13 +62,14 @@ def earlier_in_sequence(
     return torch.stack(keep)[..., None].float()
 
 
-class KeyValueConv(nn.Module):
-    """Adds to the key/value projections of each position a learnt per-channel mix of those
-    of the `width - 1` positions before it: [B, L, C] -> [B, L, C], the identity at init.
+class ShortConv(nn.Module):
+    """Adds to the projections (keys/values, or queries) of each position a learnt
+    per-channel mix of those of the `width - 1` positions before it: [B, L, C] -> [B, L, C],
+    the identity at init.
 
     A head can then match a key on the token before the one it reads: what a copying
-    (induction) head otherwise needs a whole earlier layer for (rows 29-31 of
-    benchmarks/RESULTS.md).
+    (induction) head otherwise needs a whole earlier layer for; convolved queries can match
+    a name of several tokens at once (benchmarks/RESULTS.md, rows 29-38).
     """
 
     def __init__(self, channels: int, width: int) -> None:
@@ -91,15 +92,20 @@ class KeyValueConv(nn.Module):
 class Attention(nn.Module):
     """Multi-head attention: queries [B, n, D] against precomputed keys/values -> [B, n, D]."""
 
-    def __init__(self, d_model: int, n_heads: int, kv_conv_width: int = 1) -> None:
+    def __init__(
+        self, d_model: int, n_heads: int, kv_conv_width: int = 1, conv_queries: bool = False
+    ) -> None:
         super().__init__()
         self.n_heads = n_heads
         self.q_proj = nn.Linear(d_model, d_model, bias=False)
         self.kv_proj = nn.Linear(d_model, 2 * d_model, bias=False)
-        self.kv_conv = KeyValueConv(2 * d_model, kv_conv_width) if kv_conv_width > 1 else None
+        convolved = kv_conv_width > 1
+        self.kv_conv = ShortConv(2 * d_model, kv_conv_width) if convolved else None
+        self.q_conv = ShortConv(d_model, kv_conv_width) if convolved and conv_queries else None
         self.out_proj = nn.Linear(d_model, d_model, bias=False)
-        # Set by the optimizer's QK-clip: per-head max attention logit of the last forward.
-        self.record_max_logits = False
+        # Set by the optimizer's QK-clip: record the per-head max attention logit of training
+        # forwards (not of evaluation or generation between two steps) until it clips.
+        self.watch_max_logits = False
         self.max_logits: Tensor | None = None
 
     def _heads(self, x: Tensor) -> Tensor:
@@ -117,17 +123,30 @@ class Attention(nn.Module):
         k, v = mixed.chunk(2, dim=-1)
         return (apply_rotary(self._heads(k), cos, sin), self._heads(v)), projected
 
+    def queries(
+        self, query_input: Tensor, cos: Tensor, sin: Tensor, earlier: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """query_input [B, n, D] at the positions of (cos, sin): [n, head_dim], or
+        [B, 1, n, head_dim] -> (rotated queries [B, H, n, head_dim], the projections [B, n, D]
+        before the query convolution, if any)."""
+        projected = self.q_proj(query_input)
+        mixed = self.q_conv(projected, earlier) if self.q_conv is not None else projected
+        return apply_rotary(self._heads(mixed), cos, sin), projected
+
     def forward(
         self, query_input: Tensor, kv: KeysValues, cos: Tensor, sin: Tensor, mask: Tensor | None
     ) -> Tensor:
-        """Queries at the positions of (cos, sin): [n, head_dim], or [B, 1, n, head_dim].
+        """query_input [B, n, D] -> [B, n, D]; see `queries` and `attend`."""
+        return self.attend(self.queries(query_input, cos, sin)[0], kv, mask)
+
+    def attend(self, q: Tensor, kv: KeysValues, mask: Tensor | None) -> Tensor:
+        """Rotated queries [B, H, n, head_dim] against keys/values -> [B, n, D].
 
         mask: boolean, broadcastable to [B, H, n, m]. None means every key is allowed when
         n == 1 (one decoded token) and plain causal attention when n == m.
         """
-        q = apply_rotary(self._heads(self.q_proj(query_input)), cos, sin)
         k, v = kv
-        if self.record_max_logits:
+        if self.watch_max_logits and self.training and torch.is_grad_enabled():
             self._record(q, k, mask)
         is_causal = mask is None and q.shape[2] > 1
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal)

@@ -45,18 +45,24 @@ class Block(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.attn_norm = RMSNorm(config.d_model, eps=config.norm_eps)
-        self.attn = Attention(config.d_model, config.n_heads, config.kv_conv_width)
+        self.attn = Attention(
+            config.d_model, config.n_heads, config.kv_conv_width, config.conv_queries
+        )
         self.mlp_norm = RMSNorm(config.d_model, eps=config.norm_eps)
         self.mlp = SwiGLU(config.d_model, config.d_ff, config.d_model)
 
     def forward(
         self, h: Tensor, cos: Tensor, sin: Tensor, mask: Tensor | None, earlier: Tensor | None
     ) -> tuple[Tensor, KeysValues, Tensor]:
-        """h [B, L, D] -> (h, the keys/values of its L positions, their projections [B, L, 2D]
-        before the key/value convolution)."""
+        """h [B, L, D] -> (h, the keys/values of its L positions, the projections before the
+        convolutions: [B, L, 2D] keys/values, or [B, L, 3D] queries/keys/values when the
+        queries are convolved too)."""
         a = self.attn_norm(h)
         kv, projected = self.attn.keys_values(a, cos, sin, earlier)
-        h = h + self.attn(a, kv, cos, sin, mask)
+        q, q_projected = self.attn.queries(a, cos, sin, earlier)
+        if self.attn.q_conv is not None:
+            projected = torch.cat([q_projected, projected], dim=-1)
+        h = h + self.attn.attend(q, kv, mask)
         h = h + self.mlp(self.mlp_norm(h))
         return h, kv, projected
 
@@ -76,8 +82,9 @@ class DecodeState:
     layer_kv: list[KeysValues]  # per backbone layer: rotated keys, values [B, H, slots, head_dim]
     cross_kv: KeysValues  # the recursion's cross-attention keys and values, the same way
     memory: Tensor  # [B, d_mem] long-term memory state
-    # Per attention (backbone layers, then the cross-attention): the key/value projections of
-    # the last kv_conv_width - 1 positions [B, width - 1, 2D], oldest first; None: no convolution.
+    # Per attention (backbone layers, then the cross-attention): the projections the
+    # convolutions mix, of the last kv_conv_width - 1 positions [B, width - 1, C], oldest
+    # first (C: 2D keys/values, 3D with the backbone's queries); None: no convolution.
     conv_history: list[Tensor] | None
     key_valid: Tensor | None  # [B, slots]: the slot holds a real token; None: no padding at all
 

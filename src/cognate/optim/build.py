@@ -10,7 +10,7 @@ from torch.optim import AdamW, Optimizer
 
 from cognate.config import OPTIMIZERS
 from cognate.errors import CognateError
-from cognate.model.attention import KeyValueConv
+from cognate.model.attention import ShortConv
 from cognate.optim.mugrokfast import MuGrokfast, MuGrokfastConfig
 from cognate.optim.qk_clip import enable_qk_clip
 
@@ -32,7 +32,7 @@ def param_groups_for(model: nn.Module) -> dict[str, list[str]]:
     }
     modules = dict(model.named_modules())
     not_matrices = {f"{n}.weight" for n, m in modules.items() if isinstance(m, nn.Embedding)}
-    not_matrices |= {f"{n}.taps" for n, m in modules.items() if isinstance(m, KeyValueConv)}
+    not_matrices |= {f"{n}.taps" for n, m in modules.items() if isinstance(m, ShortConv)}
     groups: dict[str, list[str]] = {"muon": [], "adamw_decay": [], "adamw_no_decay": []}
     for name, p in model.named_parameters():
         if not p.requires_grad:

@@ -16,12 +16,6 @@ from torch import nn
 from cognate.model.attention import Attention
 
 
-def _record_in_training(module: Attention, args: tuple[object, ...]) -> None:
-    # Only training forwards count: evaluation or generation between two steps must not
-    # decide what the next clip does.
-    module.record_max_logits = module.training and torch.is_grad_enabled()
-
-
 def enable_qk_clip(model: nn.Module) -> list[Attention]:
     """Make every attention module of `model` record its per-head max logit in training forwards.
 
@@ -29,7 +23,7 @@ def enable_qk_clip(model: nn.Module) -> list[Attention]:
     """
     modules = [m for m in model.modules() if isinstance(m, Attention)]
     for module in modules:
-        module.register_forward_pre_hook(_record_in_training)
+        module.watch_max_logits = True
         module.max_logits = None
     return modules
 
