@@ -10,6 +10,14 @@ def test_a_specialization_with_its_own_recursion_replaces_the_presets():
     assert memory.act_threshold == 0.7
 
 
+def test_memory_convolves_its_queries_keys_and_values_and_the_others_do_not():
+    memory = model_config("tiny", "memory")
+    assert (memory.kv_conv_width, memory.conv_queries) == (4, True)
+    for spec in ("reasoning", "speed"):
+        config = model_config("tiny", spec)
+        assert (config.kv_conv_width, config.conv_queries) == (1, False)
+
+
 def test_a_specialization_without_its_own_recursion_keeps_the_presets():
     reasoning = model_config("tiny", "reasoning")
     preset = PRESETS["tiny"]

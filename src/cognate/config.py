@@ -123,6 +123,9 @@ class Specialization:
     # Recursion depth (T_max x micro-steps) when it differs from the preset's: a shallower
     # recursion trains more steps in the same minutes (benchmarks/RESULTS.md).
     recursion: tuple[int, int] | None = None
+    # Short convolutions (ModelConfig.kv_conv_width, conv_queries) when they differ from the
+    # preset's: copying names of several tokens from the context (benchmarks/RESULTS.md).
+    short_conv: tuple[int, bool] | None = None
 
 
 SPECIALIZATIONS: dict[str, Specialization] = {
@@ -141,6 +144,7 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         d_mem_factor=2.0,  # largest memory
         lr=1e-2,  # copying names from the context emerges sooner (benchmarks/RESULTS.md)
         recursion=(2, 1),
+        short_conv=(4, True),
     ),
     "speed": Specialization(
         name="speed",
@@ -177,6 +181,9 @@ def model_config(preset: str, spec: str | None = None, **overrides: Any) -> Mode
         if s.recursion is not None:
             t_max, micro_steps = s.recursion
             config = dataclasses.replace(config, t_max=t_max, micro_steps=micro_steps)
+        if s.short_conv is not None:
+            width, queries = s.short_conv
+            config = dataclasses.replace(config, kv_conv_width=width, conv_queries=queries)
     return dataclasses.replace(config, **overrides)
 
 
