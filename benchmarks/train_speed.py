@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torch.distributed as dist
@@ -43,6 +44,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from cognate.config import TrainConfig
 from cognate.data.datasets import IGNORE_INDEX, Batch
 from cognate.evaluate.performance import peak_rss_mb
+from cognate.train import trainer as trainer_module
 from cognate.train.trainer import Trainer, TrainOptions
 
 RESULTS = Path(__file__).parent / "results" / "train_speed.md"
@@ -54,21 +56,39 @@ REFERENCE_TOKENS_PER_S = 120.0
 REFERENCE_PEAK_GB = 7.2
 TARGET_SPEEDUP, TARGET_MFU = 10.0, 0.40
 
-# (preset, data, precision, processes, threads per process)
+
+class Config(NamedTuple):
+    preset: str
+    data: str
+    precision: str
+    processes: int
+    threads: int  # per process
+    # `keep_freed_memory` on (as `cognate train`) or off (glibc's default allocation)
+    reuse_freed: bool = True
+
+
 CONFIGS = [
-    ("tiny", "random", "fp32", 1, 1),
-    ("tiny", "random", "fp32", 1, 2),
-    ("tiny", "random", "fp32", 2, 1),
-    ("tiny", "random", "bf16", 1, 1),
-    ("phase1", "random", "fp32", 1, 1),
-    ("phase1", "random", "fp32", 1, 2),
-    ("phase1", "random", "fp32", 2, 1),
-    ("phase1", "stream", "fp32", 1, 1),
-    ("phase1", "stream", "fp32", 2, 1),
+    Config("tiny", "random", "fp32", 1, 1),
+    Config("tiny", "random", "fp32", 1, 2),
+    Config("tiny", "random", "fp32", 2, 1),
+    Config("tiny", "random", "bf16", 1, 1),
+    Config("phase1", "random", "fp32", 1, 1),
+    Config("phase1", "random", "fp32", 1, 1, reuse_freed=False),
+    Config("phase1", "random", "fp32", 1, 2),
+    Config("phase1", "random", "fp32", 2, 1),
+    Config("phase1", "stream", "fp32", 1, 1),
+    Config("phase1", "stream", "fp32", 2, 1),
 ]
-QUICK_CONFIGS = [c for c in CONFIGS if c[0] == "tiny"] + [("phase1", "random", "fp32", 1, 1)]
+QUICK_CONFIGS = [c for c in CONFIGS if c.preset == "tiny"] + [
+    Config("phase1", "random", "fp32", 1, 1)
+]
 # Run only where bf16 products are not far slower than fp32 (an AVX2 CPU: ~1/100).
-PHASE1_BF16 = [("phase1", "random", "bf16", 2, 1), ("phase1", "stream", "bf16", 2, 1)]
+PHASE1_BF16 = [
+    Config("phase1", "random", "bf16", 1, 1),
+    Config("phase1", "random", "bf16", 1, 1, reuse_freed=False),
+    Config("phase1", "random", "bf16", 2, 1),
+    Config("phase1", "stream", "bf16", 2, 1),
+]
 MIN_BF16_SHARE = 0.25
 # (warm-up steps, timed steps); the first warm-up step is the one whose FLOPs are counted
 STEPS = {"tiny": (3, 10), "phase1": (1, 3)}
@@ -110,6 +130,8 @@ def worker(spec: dict) -> dict | None:
             bpe_corpus_examples=2_000,
         ),
     )
+    if not spec["reuse_freed"]:
+        trainer_module.keep_freed_memory = lambda: False
     trainer = Trainer(options)
     if spec["data"] == "random":
         vocab_size, rank = trainer.model_config.vocab_size, trainer.dist.rank
@@ -155,9 +177,9 @@ def worker(spec: dict) -> dict | None:
 # --------------------------------------------------------------------------- runs
 
 
-def run_config(config: tuple, quick: bool, tmp: Path) -> dict:
+def run_config(config: Config, quick: bool, tmp: Path) -> dict:
     """One configuration in fresh processes; the figures rank 0 printed as its last line."""
-    preset, data, precision, processes, threads = config
+    preset, data, precision, processes, threads, reuse_freed = config
     out = tmp / "-".join(map(str, config))
     tokenizer = f"gpt2:{tmp / 'gpt2-sized.json'}" if preset == "phase1" else "bpe"
     steps = (QUICK_STEPS if quick else STEPS)[preset]
@@ -168,12 +190,16 @@ def run_config(config: tuple, quick: bool, tmp: Path) -> dict:
         out=str(out),
         tokenizer=tokenizer,
         steps=steps,
+        reuse_freed=reuse_freed,
     )
     launcher = [sys.executable]
     if processes > 1:
         launcher += ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
     command = [*launcher, __file__, "--worker", json.dumps(spec)]
-    print(f"{preset} {data} {precision}, {processes} × {threads} threads ...", flush=True)
+    allocator = "" if reuse_freed else ", glibc's default allocation"
+    print(
+        f"{preset} {data} {precision}, {processes} × {threads} threads{allocator} ...", flush=True
+    )
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
@@ -210,7 +236,7 @@ def load_average() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def report(rows: list[tuple[tuple, dict]], per_core: dict[str, float], header: str) -> str:
+def report(rows: list[tuple[Config, dict]], per_core: dict[str, float], header: str) -> str:
     """Markdown: the table, the matmul speeds, and how phase1 stands against the targets."""
     lines = [
         "# Training speed",
@@ -229,13 +255,17 @@ def report(rows: list[tuple[tuple, dict]], per_core: dict[str, float], header: s
         "backward), which include the recursion's repeated use of its weights and the head at "
         "every recursion step; *counted util.* = counted FLOPs/s ÷ peak.",
         "",
-        "| preset | params | data | targets | precision | processes × threads | step | "
-        "tokens/s | × reference | MFU (6·N) | counted FLOPs/token | counted util. | peak RSS |",
-        "|---|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "*Freed memory*: *reused* with `cognate.hardware.keep_freed_memory` (what `cognate "
+        "train` does), *returned* to the system after every large tensor (glibc's default).",
+        "",
+        "| preset | params | data | targets | precision | processes × threads | freed memory | "
+        "step | tokens/s | × reference | MFU (6·N) | counted FLOPs/token | counted util. | "
+        "peak RSS |",
+        "|---|---:|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     counted: dict[str, float] = {}  # counted in 1-process runs; a step's FLOPs do not change
     mfu_phase1: list[float] = []
-    for (preset, data, precision, processes, threads), f in rows:
+    for (preset, data, precision, processes, threads, reuse_freed), f in rows:
         if f["flops_per_token"] is not None:
             counted[f"{preset}-{data}"] = f["flops_per_token"]
         per_token = counted.get(f"{preset}-{data}")
@@ -250,6 +280,7 @@ def report(rows: list[tuple[tuple, dict]], per_core: dict[str, float], header: s
             f"{f['target_share']:.0%}",
             precision,
             f"{processes} × {threads}",
+            "reused" if reuse_freed else "returned",
             f"{f['step_seconds']:.2f} s",
             f"{f['tokens_per_s']:,.0f}",
             f"{f['tokens_per_s'] / REFERENCE_TOKENS_PER_S:.2f}×" if preset == "phase1" else "—",
@@ -273,22 +304,32 @@ def report(rows: list[tuple[tuple, dict]], per_core: dict[str, float], header: s
         "means other jobs shared the cores. Targets: "
         f"≥ {TARGET_SPEEDUP:.0f}× its tokens/s, ≥ {TARGET_MFU:.0%} MFU for phase1.",
     ]
-    phase1 = [(config, f) for config, f in rows if config[0] == "phase1"]
+    by_config = dict(rows)
+    for config, f in rows:
+        reused = by_config.get(config._replace(reuse_freed=True))
+        if not config.reuse_freed and reused is not None:
+            lines += [
+                "",
+                f"- Reusing freed memory, {config.preset} {config.data} {config.precision} "
+                f"{config.processes} × {config.threads}: "
+                f"{reused['tokens_per_s'] / f['tokens_per_s']:.2f}× the tokens/s of returning it.",
+            ]
+    phase1 = [(config, f) for config, f in rows if config.preset == "phase1"]
     if phase1:
         best_config, best = max(phase1, key=lambda row: row[1]["tokens_per_s"])
         speedup = best["tokens_per_s"] / REFERENCE_TOKENS_PER_S
         lines += [
             "",
-            f"- Best phase1: {best['tokens_per_s']:,.0f} tokens/s ({best_config[1]} data, "
-            f"{best_config[3]} × {best_config[4]}) = {speedup:.1f}× the reference: target "
-            f"{'met' if speedup >= TARGET_SPEEDUP else 'not met'}.",
+            f"- Best phase1: {best['tokens_per_s']:,.0f} tokens/s ({best_config.data} data, "
+            f"{best_config.processes} × {best_config.threads}) = {speedup:.1f}× the reference: "
+            f"target {'met' if speedup >= TARGET_SPEEDUP else 'not met'}.",
         ]
         if mfu_phase1:
             lines.append(
                 f"- Best phase1 MFU (random data): {max(mfu_phase1):.1%}: target "
                 f"{'met' if max(mfu_phase1) >= TARGET_MFU else 'not met'}."
             )
-            random_rows = [f for config, f in phase1 if config[1] == "random"]
+            random_rows = [f for config, f in phase1 if config.data == "random"]
             fastest = max(random_rows, key=lambda f: f["tokens_per_s"])
             bf16_mfu = 6 * fastest["parameters"] * fastest["tokens_per_s"] / (2 * per_core["bf16"])
             lines.append(

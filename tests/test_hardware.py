@@ -1,3 +1,7 @@
+import platform
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -43,3 +47,36 @@ def test_auto_precision_keeps_narrow_models_in_fp32_on_cpu(cpu_probe):
     cpu_probe(2.5)
     assert resolve_precision("auto", CPU, 64) == "fp32"
     assert resolve_precision("auto", CPU, 256) == "bf16"
+
+
+RSS_AFTER_A_FREED_TENSOR = """
+import sys, torch
+from cognate.hardware import keep_freed_memory
+if sys.argv[1] == "keep":
+    assert keep_freed_memory()
+def rss_mb():
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS"))
+    return int(line.split()[1]) / 1024
+before = rss_mb()
+block = torch.ones(64 * 2**20)  # 256 MB, every page touched
+del block
+print(rss_mb() - before)
+"""
+
+
+def resident_mb_after_a_freed_tensor(mode: str) -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", RSS_AFTER_A_FREED_TENSOR, mode],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(done.stdout)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_keep_freed_memory_keeps_a_large_freed_tensor_for_reuse():
+    # glibc's default hands a 256 MB block back when it is freed; kept, it stays resident
+    assert resident_mb_after_a_freed_tensor("default") < 64
+    assert resident_mb_after_a_freed_tensor("keep") > 192

@@ -61,7 +61,7 @@ from cognate.evaluate.suites import (
     examples_to_items,
     run_items,
 )
-from cognate.hardware import has_fast_bf16
+from cognate.hardware import has_fast_bf16, keep_freed_memory
 from cognate.infer.generate import Sampling
 from cognate.model import CognateModel, ModelOutput
 from cognate.optim import build_optimizer, mugrokfast_config
@@ -210,6 +210,7 @@ class Validation:
 
 class Trainer:
     def __init__(self, options: TrainOptions) -> None:
+        keep_freed_memory()
         self.options = options
         self.budget = options.budget()
         self.dist = Distributed.from_env(options.device)
