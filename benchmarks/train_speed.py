@@ -19,6 +19,10 @@ N = all parameters (the tied embedding / LM head counted once). The recursion ap
 weights T_max × micro_steps times and the head T_max times per target, so 6 · N undercounts
 the work; the *counted* columns use the FLOPs `torch.utils.flop_counter` counts in one step.
 
+Allocation: `cognate train` keeps freed memory for reuse (`cognate.hardware.keep_freed_memory`);
+phase1 also runs once each in fp32 and bf16 without it (glibc's default), to measure what it
+gives.
+
 phase1 uses a stand-in tokenizer with GPT-2's 50,257 tokens (there are no GPT-2 files on this
 machine; see decode_speed.py); it makes about twice as many tokens of a text as GPT-2's would.
 Writes benchmarks/results/train_speed.md. --quick: the tiny preset and one phase1 step only.
