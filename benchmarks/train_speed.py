@@ -309,15 +309,15 @@ def report(rows: list[tuple[Config, dict]], per_core: dict[str, float], header: 
         f"≥ {TARGET_SPEEDUP:.0f}× its tokens/s, ≥ {TARGET_MFU:.0%} MFU for phase1.",
     ]
     by_config = dict(rows)
-    for config, f in rows:
-        reused = by_config.get(config._replace(reuse_freed=True))
-        if not config.reuse_freed and reused is not None:
-            lines += [
-                "",
-                f"- Reusing freed memory, {config.preset} {config.data} {config.precision} "
-                f"{config.processes} × {config.threads}: "
-                f"{reused['tokens_per_s'] / f['tokens_per_s']:.2f}× the tokens/s of returning it.",
-            ]
+    gains = [
+        f"- Reusing freed memory, {c.preset} {c.data} {c.precision} {c.processes} × {c.threads}: "
+        f"{by_config[c._replace(reuse_freed=True)]['tokens_per_s'] / f['tokens_per_s']:.2f}× "
+        "the tokens/s of returning it."
+        for c, f in rows
+        if not c.reuse_freed and c._replace(reuse_freed=True) in by_config
+    ]
+    if gains:
+        lines += ["", *gains]
     phase1 = [(config, f) for config, f in rows if config.preset == "phase1"]
     if phase1:
         best_config, best = max(phase1, key=lambda row: row[1]["tokens_per_s"])
