@@ -282,11 +282,13 @@ class Decoder:
     ) -> tuple[Tensor, Tensor]:
         """Next tokens [B] -> (their logits [B, V] at their halting steps, steps [B]).
 
-        Advances `state` in place by one position; its caches take the decoder's dtype.
+        Advances `state` in place by one position. Its key/value caches stay fp32 (a bf16
+        attention over a few hundred keys is about 5x slower on CPUs like this project's);
+        its convolution history takes the decoder's dtype.
         """
         config, dtype = self.config, self.dtype
         batch, heads, head_dim = token.shape[0], config.n_heads, config.head_dim
-        state.store_caches_as(dtype)
+        state.store_conv_history_as(dtype)
         slot = state.make_room()
         keys = min(state.position + 1, state.window)  # slots in use, this token's included
         cos, sin = self.rotary(torch.tensor([state.position], device=token.device))
@@ -294,7 +296,7 @@ class Decoder:
         rotation = torch.diag(cos[0]) + self.rotate_half * sin
 
         def rotate(x: Tensor) -> Tensor:  # in fp32: tiny bf16 products are slow on CPUs
-            return (x.float() @ rotation).to(dtype)
+            return x.float() @ rotation
 
         mask = None
         if state.key_valid is not None:
@@ -302,9 +304,10 @@ class Decoder:
             mask = state.key_valid[:, None, None, :keys]
 
         def attend(q: Tensor, kv: KeysValues) -> Tensor:
-            """Queries [B, H, 1, head_dim] against the cached keys -> [B, D]."""
+            """Queries [B, H, 1, head_dim] (fp32) against the cached keys -> [B, D] in dtype."""
             k, v = kv[0][:, :, :keys], kv[1][:, :, :keys]
-            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask).view(batch, -1)
+            attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            return attended.view(batch, -1).to(dtype)
 
         def cache(kv: KeysValues, k: Tensor, v: Tensor) -> None:
             kv[0][:, :, slot : slot + 1] = k

@@ -101,13 +101,10 @@ class DecodeState:
                 self.key_valid = _ring(self.key_valid, size, self.window, dim=1)
         return slot
 
-    def store_caches_as(self, dtype: torch.dtype) -> None:
-        """Convert the key/value caches to dtype, if they are not in it yet."""
-        if self.cross_kv[0].dtype != dtype:
-            self.layer_kv = [(k.to(dtype), v.to(dtype)) for k, v in self.layer_kv]
-            self.cross_kv = (self.cross_kv[0].to(dtype), self.cross_kv[1].to(dtype))
-            if self.conv_history is not None:
-                self.conv_history = [h.to(dtype) for h in self.conv_history]
+    def store_conv_history_as(self, dtype: torch.dtype) -> None:
+        """Convert the convolutions' history to dtype, if it is not in it yet."""
+        if self.conv_history is not None and self.conv_history[0].dtype != dtype:
+            self.conv_history = [h.to(dtype) for h in self.conv_history]
 
     def _grown(self, kv: KeysValues, size: int) -> KeysValues:
         return _ring(kv[0], size, self.window, dim=2), _ring(kv[1], size, self.window, dim=2)
