@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from cognate.infer.decoder import INT4_GROUP, Decoder, _Int4, decoder_for, top_indices
+import cognate.infer.decoder as decoder_module
+from cognate.infer.decoder import INT4_GROUP, Decoder, _Dense, _Int4, decoder_for, top_indices
 from cognate.model import CognateModel
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -58,6 +59,33 @@ def test_cached_decoding_equals_the_full_forward_pass(
     full = model.infer(ids, threshold=threshold)
     torch.testing.assert_close(cached, full.logits, rtol=0, atol=1e-4)
     assert torch.equal(cached_steps, full.steps)
+
+
+@pytest.fixture
+def split_products(monkeypatch):
+    """Every fp32 matrix of a decoder built inside is split over 2 threads (see `_Dense`)."""
+    monkeypatch.setattr(decoder_module, "SPLIT_NUMEL", 0)
+    torch.set_num_threads(2)  # the one_thread fixture restores the count afterwards
+
+
+@pytest.mark.parametrize("with_bias", [False, True])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_split_dense_products_equal_the_linear_layer(split_products, batch, with_bias):
+    weight, bias = torch.randn(61, 32), torch.randn(61) if with_bias else None  # 61: padded
+    x = torch.randn(batch, 32)
+    dense = _Dense(weight, bias, torch.float32)
+    assert dense.parts == 2
+    torch.testing.assert_close(dense(x), nn.functional.linear(x, weight, bias), rtol=0, atol=1e-5)
+
+
+def test_cached_decoding_with_split_products_equals_the_full_forward_pass(
+    small_config, split_products, make_model
+):
+    model = make_model(small_config)
+    ids = torch.randint(0, small_config.vocab_size, (2, 3 * small_config.window + 4))
+    cached, _ = decode_cached(model, ids[:, :5], ids[:, 5:])
+    assert Decoder(model).head.parts == 2
+    torch.testing.assert_close(cached, model.infer(ids).logits, rtol=0, atol=1e-4)
 
 
 @pytest.mark.parametrize(
