@@ -47,12 +47,13 @@ class _Dense:
         self.out_features, in_features = weight.shape
         large = weight.numel() >= SPLIT_NUMEL and dtype == torch.float32
         self.parts = torch.get_num_threads() if large else 1
-        if self.parts > 1:  # [parts, in, out / parts], W padded with zero rows to split evenly
-            weight = F.pad(weight, (0, 0, 0, -self.out_features % self.parts))
-            weight_t = weight.t().reshape(in_features, self.parts, -1).transpose(0, 1)
+        if self.parts > 1:  # [parts, in, ceil(out / parts)]: the last part may end in zeros
+            chunk = -(-self.out_features // self.parts)
+            self.weight_t = weight.new_zeros(self.parts, in_features, chunk, dtype=dtype)
+            for part, rows in enumerate(weight.split(chunk)):
+                self.weight_t[part, :, : len(rows)] = rows.t()
         else:
-            weight_t = weight.t()
-        self.weight_t = weight_t.contiguous().to(dtype)
+            self.weight_t = weight.t().contiguous().to(dtype)
         self.bias = None if bias is None else bias.to(dtype)
 
     def __call__(self, x: Tensor) -> Tensor:
