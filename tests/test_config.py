@@ -18,6 +18,13 @@ def test_memory_convolves_its_queries_keys_and_values_and_the_others_do_not():
         assert (config.kv_conv_width, config.conv_queries) == (1, False)
 
 
+def test_memory_alone_has_recency_heads_and_they_must_fit_the_heads():
+    assert model_config("tiny", "memory").recency_heads == 2
+    assert model_config("tiny", "reasoning").recency_heads == 0
+    with pytest.raises(CognateError, match="recency_heads"):
+        model_config("tiny", recency_heads=PRESETS["tiny"].n_heads + 1)
+
+
 def test_a_specialization_without_its_own_recursion_keeps_the_presets():
     reasoning = model_config("tiny", "reasoning")
     preset = PRESETS["tiny"]

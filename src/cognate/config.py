@@ -31,6 +31,10 @@ class ModelConfig:
     # > 1: every attention's keys/values mix in those of the kv_conv_width - 1 positions before
     kv_conv_width: int = 1
     conv_queries: bool = False  # with kv_conv_width > 1: the backbone's queries mix in too
+    # > 0: that many backbone heads (the last ones) prefer recent keys, as in ALiBi: a key's
+    # logit loses 1/2, 1/4, ... per position of distance, so "the start of this sentence" is
+    # easy to attend to (the reverse lookup of facts-in-context; benchmarks/RESULTS.md)
+    recency_heads: int = 0
     act_threshold: float = 0.5  # a token halts at the first step whose halt probability >= this
     ltm_decay_init: float = 0.99
     ltm_learnable_decay: bool = True
@@ -48,6 +52,7 @@ class ModelConfig:
             "window must be >= 1": self.window >= 1,
             "kv_conv_width must be >= 1": self.kv_conv_width >= 1,
             "conv_queries needs kv_conv_width > 1": not self.conv_queries or self.kv_conv_width > 1,
+            "recency_heads must be in [0, n_heads]": 0 <= self.recency_heads <= self.n_heads,
             "t_max must be >= 1": self.t_max >= 1,
             "micro_steps must be >= 1": self.micro_steps >= 1,
             "vocab_size must be >= 2": self.vocab_size >= 2,
@@ -126,6 +131,8 @@ class Specialization:
     # Short convolutions (ModelConfig.kv_conv_width, conv_queries) when they differ from the
     # preset's: copying names of several tokens from the context (benchmarks/RESULTS.md).
     short_conv: tuple[int, bool] | None = None
+    # Backbone heads that prefer recent keys (ModelConfig.recency_heads).
+    recency_heads: int = 0
 
 
 SPECIALIZATIONS: dict[str, Specialization] = {
@@ -145,6 +152,7 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         lr=1e-2,  # copying names from the context emerges sooner (benchmarks/RESULTS.md)
         recursion=(2, 1),
         short_conv=(4, True),
+        recency_heads=2,  # the reverse lookup ("Who owns the fox?") forms (benchmarks/RESULTS.md)
     ),
     "speed": Specialization(
         name="speed",
@@ -181,6 +189,8 @@ def model_config(preset: str, spec: str | None = None, **overrides: Any) -> Mode
         if s.recursion is not None:
             t_max, micro_steps = s.recursion
             config = dataclasses.replace(config, t_max=t_max, micro_steps=micro_steps)
+        if s.recency_heads:
+            config = dataclasses.replace(config, recency_heads=s.recency_heads)
         if s.short_conv is not None:
             width, queries = s.short_conv
             config = dataclasses.replace(config, kv_conv_width=width, conv_queries=queries)

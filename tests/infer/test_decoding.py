@@ -46,12 +46,14 @@ def decode_cached(model, prompt, continuation, threshold=None, valid=None, quant
     return torch.cat(logits, dim=1), torch.cat(steps, dim=1)
 
 
+@pytest.mark.parametrize("recency_heads", [0, 2])
 @pytest.mark.parametrize("batch", [1, 2])  # one token halts in a loop of its own
 @pytest.mark.parametrize("threshold", [0.0, None, 2.0])
 @pytest.mark.parametrize("prompt_length", [3, 19])  # 19 > window (8): the prefill is windowed
 def test_cached_decoding_equals_the_full_forward_pass(
-    small_config, prompt_length, threshold, batch, make_model
+    small_config, prompt_length, threshold, batch, recency_heads, make_model
 ):
+    small_config = dataclasses.replace(small_config, recency_heads=recency_heads)
     model = make_model(small_config)
     ids = torch.randint(0, small_config.vocab_size, (batch, 3 * small_config.window + 4))
     prompt, continuation = ids[:, :prompt_length], ids[:, prompt_length:]
@@ -89,13 +91,19 @@ def test_cached_decoding_with_split_products_equals_the_full_forward_pass(
 
 
 @pytest.mark.parametrize(
-    ("threshold", "window", "lengths"),
-    [(None, 8, [3, 9, 17]), (2.0, 8, [3, 9, 17]), (None, 64, [2, 5, 3])],  # 64: caches grow
+    ("threshold", "window", "lengths", "recency_heads"),
+    [
+        (None, 8, [3, 9, 17], 0),
+        (2.0, 8, [3, 9, 17], 0),
+        (None, 64, [2, 5, 3], 0),  # 64: caches grow
+        (None, 8, [3, 9, 17], 2),
+    ],
 )
 def test_left_padded_batch_equals_each_prompt_alone(
-    small_config, threshold, window, lengths, make_model
+    small_config, threshold, window, lengths, recency_heads, make_model
 ):
-    model = make_model(dataclasses.replace(small_config, window=window))
+    config = dataclasses.replace(small_config, window=window, recency_heads=recency_heads)
+    model = make_model(config)
     vocab, n_new = small_config.vocab_size, 12
     prompts = [torch.randint(0, vocab, (n,)) for n in lengths]
     longest = max(lengths)
@@ -112,9 +120,10 @@ def test_left_padded_batch_equals_each_prompt_alone(
         torch.testing.assert_close(real, alone.logits[0], rtol=0, atol=1e-4)
 
 
+@pytest.mark.parametrize("recency_heads", [0, 2])
 @pytest.mark.parametrize("changed", [5, 14])  # in the prompt, in the decoded part
-def test_cached_decoding_is_causal(small_config, changed, make_model):
-    model = make_model(small_config)
+def test_cached_decoding_is_causal(small_config, changed, recency_heads, make_model):
+    model = make_model(dataclasses.replace(small_config, recency_heads=recency_heads))
     vocab, prompt_length = small_config.vocab_size, 10
     ids = torch.randint(0, vocab, (1, 24))
     other = ids.clone()

@@ -1,10 +1,12 @@
 import dataclasses
+import math
 
 import pytest
 import torch
 
 from cognate.config import model_config
 from cognate.model import IGNORE_INDEX, CognateModel
+from cognate.model.attention import recency_slopes, with_recency
 from cognate.model.memory import LongTermMemory
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -16,8 +18,12 @@ def _perturbed(ids: torch.Tensor, k: int, vocab: int) -> torch.Tensor:
     return changed
 
 
+@pytest.mark.parametrize("recency_heads", [0, 2])
 @pytest.mark.parametrize("mode", ["train", "eval"])
-def test_changing_a_future_token_never_changes_earlier_logits(small_config, mode, with_random_taps):
+def test_changing_a_future_token_never_changes_earlier_logits(
+    small_config, mode, recency_heads, with_random_taps
+):
+    small_config = dataclasses.replace(small_config, recency_heads=recency_heads)
     model = with_random_taps(CognateModel(small_config)).train(mode == "train")
     length = 3 * small_config.window + 5
     ids = torch.randint(0, small_config.vocab_size, (3, length))
@@ -157,7 +163,9 @@ def test_a_tiny_model_overfits_one_batch(small_config):
     assert float(out.lm_loss) < 0.1 * first
 
 
-def test_packed_rows_equal_each_sequence_run_alone(small_config, with_random_taps):
+@pytest.mark.parametrize("recency_heads", [0, 2])
+def test_packed_rows_equal_each_sequence_run_alone(small_config, recency_heads, with_random_taps):
+    small_config = dataclasses.replace(small_config, recency_heads=recency_heads)
     model = with_random_taps(CognateModel(small_config)).eval()
     lengths = [5, 11, 3, 13]  # one row of 32 tokens; 13 > window, so the window applies too
     pieces = [torch.randint(0, small_config.vocab_size, (1, n)) for n in lengths]
@@ -182,3 +190,17 @@ def test_packed_training_loss_equals_the_losses_of_the_sequences(small_config, w
     packed = model(torch.cat(pieces, dim=1), torch.cat(labels, dim=1), segments=segments)
     expected = sum(out.step_losses * out.n_targets for out in separate) / sum(lengths)
     torch.testing.assert_close(packed.step_losses, expected, rtol=0, atol=1e-5)
+
+
+def test_recency_heads_weigh_equal_keys_down_by_their_distance():
+    slopes = recency_slopes(4, 2)
+    assert slopes.tolist() == [0.0, 0.0, 0.5, 0.25]
+    positions = torch.arange(5)
+    distance = (positions[:, None] - positions[None, :]).float()
+    mask = with_recency((distance >= 0)[None, None], slopes, distance.clamp(min=0))
+    weights = torch.softmax(mask, dim=-1)[0]  # [H, 5, 5]: equal scores, the mask alone
+    assert torch.all(weights.triu(1) == 0)  # causal
+    torch.testing.assert_close(weights[0, -1], torch.full((5,), 0.2))  # no slope: uniform
+    for head, slope in ((2, 0.5), (3, 0.25)):  # each position nearer gains a factor e^slope
+        ratios = weights[head, -1, 1:] / weights[head, -1, :-1]
+        torch.testing.assert_close(ratios, torch.full((4,), math.exp(slope)))

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cognate.model import CognateModel, DecodeState
-from cognate.model.attention import KeysValues
+from cognate.model.attention import KeysValues, recency_slopes, with_recency
 from cognate.model.model import run_recursion
 
 QUANTIZE_MODES = (None, "int8", "int4")
@@ -271,6 +271,9 @@ class Decoder:
         self.rotary = model.rotary
         self.rotate_half = _rotate_half_matrix(self.config.head_dim, self.embed.device)
         self.blocks = [_BlockWeights(block, quantize) for block in model.blocks]
+        self.recency = None
+        if self.config.recency_heads:
+            self.recency = recency_slopes(self.config.n_heads, self.config.recency_heads)
         self.eps = torch.tensor(self.config.norm_eps, device=self.embed.device)
         self.backbone_gain = model.backbone_norm.weight.detach()
         decay = torch.sigmoid(model.memory.decay_logit.detach())
@@ -321,8 +324,15 @@ class Decoder:
         if state.key_valid is not None:
             state.key_valid[:, slot] = True
             mask = state.key_valid[:, None, None, :keys]
+        backbone_mask = mask
+        if self.recency is not None:
+            # slot s holds the latest position p <= state.position with p = s (mod window)
+            slots = torch.arange(keys, device=token.device)
+            distance = ((state.position - slots) % state.window).float()[None]  # [1, keys]
+            allowed = mask if mask is not None else torch.ones_like(distance, dtype=torch.bool)
+            backbone_mask = with_recency(allowed, self.recency, distance)
 
-        def attend(q: Tensor, kv: KeysValues) -> Tensor:
+        def attend(q: Tensor, kv: KeysValues, mask: Tensor | None = mask) -> Tensor:
             """Queries [B, H, 1, head_dim] (fp32) against the cached keys -> [B, D] in dtype."""
             k, v = kv[0][:, :, :keys], kv[1][:, :, :keys]
             attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
@@ -345,7 +355,7 @@ class Decoder:
             qkv = qkv.view(batch, 3, heads, 1, head_dim)
             qk = rotate(qkv[:, :2])
             cache(kv, qk[:, 1], qkv[:, 2])
-            h = h + block.out(attend(qk[:, 0], kv))
+            h = h + block.out(attend(qk[:, 0], kv, backbone_mask))
             h = h + _swiglu(norm(h), block.gate_up, block.down)
         h = _normalized(h, self.eps) * self.backbone_gain
 

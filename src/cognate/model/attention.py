@@ -44,6 +44,26 @@ def window_mask(
     return allowed[:, None]  # [B or 1, 1, n, m]
 
 
+def recency_slopes(n_heads: int, recency_heads: int) -> Tensor:
+    """Per head [H]: the attention logit a key loses per position of distance; 0 for the first
+    n_heads - recency_heads heads, then 1/2, 1/4, ... (ALiBi's geometric slopes)."""
+    slopes = torch.zeros(n_heads)
+    slopes[n_heads - recency_heads :] = torch.tensor(
+        [2.0 ** -(k + 1) for k in range(recency_heads)]
+    )
+    return slopes
+
+
+def with_recency(allowed: Tensor, slopes: Tensor, distance: Tensor) -> Tensor:
+    """An additive attention mask: -slope * distance where allowed, -inf elsewhere.
+
+    allowed: boolean, broadcastable to [B, 1, n, m]; slopes [H]; distance [n, m] (query
+    position - key position) -> [B or 1, H, n, m].
+    """
+    bias = -slopes.to(distance)[:, None, None] * distance  # [H, n, m]
+    return torch.where(allowed, bias, float("-inf"))
+
+
 def earlier_in_sequence(
     length: int, width: int, valid: Tensor | None, segments: Tensor | None
 ) -> Tensor | None:
@@ -159,6 +179,8 @@ class Attention(nn.Module):
         if mask is None:
             n, m = logits.shape[-2:]
             mask = torch.ones(n, m, dtype=torch.bool, device=q.device).tril(m - n)
-        logits = logits.masked_fill(~mask, float("-inf"))
+        logits = (
+            logits.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else logits + mask
+        )
         per_head = logits.amax(dim=(0, 2, 3))
         self.max_logits = per_head if self.max_logits is None else self.max_logits.maximum(per_head)

@@ -22,7 +22,14 @@ from torch import Tensor, nn
 
 from cognate.config import ModelConfig
 from cognate.model.act import HaltingHead, halting_loss, halting_steps
-from cognate.model.attention import Attention, KeysValues, earlier_in_sequence, window_mask
+from cognate.model.attention import (
+    Attention,
+    KeysValues,
+    earlier_in_sequence,
+    recency_slopes,
+    window_mask,
+    with_recency,
+)
 from cognate.model.gate import MAGGate, gate_entropy_loss
 from cognate.model.head_loss import head_cross_entropy
 from cognate.model.layers import RMSNorm, Rotary, SwiGLU
@@ -261,9 +268,10 @@ class CognateModel(nn.Module):
         earlier = earlier_in_sequence(length, conv_width, valid, segments)
 
         h = self.embed(input_ids)
+        block_mask = self._backbone_mask(positions, mask)
         layer_kv, projections = [], []
         for block in self.blocks:
-            h, kv, projected = block(h, cos, sin, mask, earlier)
+            h, kv, projected = block(h, cos, sin, block_mask, earlier)
             layer_kv.append(kv)
             projections.append(projected)
         h = self.backbone_norm(h)
@@ -293,6 +301,16 @@ class CognateModel(nn.Module):
     def head(self, y: Tensor) -> Tensor:
         """Tied LM head: [..., D] -> [..., V]."""
         return F.linear(self.head_norm(y), self.embed.weight)
+
+    def _backbone_mask(self, positions: Tensor, mask: Tensor | None) -> Tensor | None:
+        """The backbone's attention mask: `mask`, with the recency heads' distance penalty
+        added when there are any (then additive, [B or 1, H, L, L])."""
+        if self.config.recency_heads == 0:
+            return mask
+        distance = (positions[:, None] - positions[None, :]).float()  # [L, L]
+        allowed = mask if mask is not None else (distance >= 0)[None, None]
+        slopes = recency_slopes(self.config.n_heads, self.config.recency_heads)
+        return with_recency(allowed, slopes, distance.clamp(min=0))
 
     # -- training --------------------------------------------------------------------------
 
