@@ -329,8 +329,7 @@ class Decoder:
             # slot s holds the latest position p <= state.position with p = s (mod window)
             slots = torch.arange(keys, device=token.device)
             distance = ((state.position - slots) % state.window).float()[None]  # [1, keys]
-            allowed = mask if mask is not None else torch.ones_like(distance, dtype=torch.bool)
-            backbone_mask = with_recency(allowed, self.recency, distance)
+            backbone_mask = with_recency(mask, self.recency, distance)
 
         def attend(q: Tensor, kv: KeysValues, mask: Tensor | None = mask) -> Tensor:
             """Queries [B, H, 1, head_dim] (fp32) against the cached keys -> [B, D] in dtype."""

@@ -54,14 +54,14 @@ def recency_slopes(n_heads: int, recency_heads: int) -> Tensor:
     return slopes
 
 
-def with_recency(allowed: Tensor, slopes: Tensor, distance: Tensor) -> Tensor:
+def with_recency(allowed: Tensor | None, slopes: Tensor, distance: Tensor) -> Tensor:
     """An additive attention mask: -slope * distance where allowed, -inf elsewhere.
 
-    allowed: boolean, broadcastable to [B, 1, n, m]; slopes [H]; distance [n, m] (query
-    position - key position) -> [B or 1, H, n, m].
+    allowed: boolean, broadcastable to [B, 1, n, m], or None (every key); slopes [H]; distance
+    [n, m] (query position - key position) -> [B or 1, H, n, m].
     """
     bias = -slopes.to(distance)[:, None, None] * distance  # [H, n, m]
-    return torch.where(allowed, bias, float("-inf"))
+    return bias if allowed is None else torch.where(allowed, bias, float("-inf"))
 
 
 def earlier_in_sequence(
