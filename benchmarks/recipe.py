@@ -13,6 +13,7 @@ prompts and on the held-out test split, per family and per template kind) for RE
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -23,7 +24,7 @@ from pathlib import Path
 import torch
 
 from cognate import load
-from cognate.config import TrainConfig, get_specialization
+from cognate.config import SPECIALIZATIONS, TrainConfig, get_specialization
 from cognate.data.datasets import eval_set
 from cognate.data.tasks import HELDOUT_TEMPLATES
 from cognate.evaluate.suites import (
@@ -73,7 +74,14 @@ def main() -> None:
     parser.add_argument("--test-items", type=int, default=300, help="test examples scored")
     parser.add_argument("--seed", type=int, default=None, help="run seed (default: the spec's)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument(
+        "--training-mixture", default=None, help="the families training draws from (JSON)"
+    )
     args = parser.parse_args()
+    if args.training_mixture is not None:
+        spec = SPECIALIZATIONS[args.spec]
+        mixture = json.loads(args.training_mixture)
+        SPECIALIZATIONS[args.spec] = dataclasses.replace(spec, training_mixture=mixture)
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path("runs/recipe") / f"{args.spec}-{args.tag or 'run'}"
@@ -103,6 +111,7 @@ def main() -> None:
         "seconds_per_step": round(meta["train_seconds"] / max(1, meta["step"]), 4),
         "seed": args.seed,
         "model": json.loads(args.model),
+        "training_mixture": get_specialization(args.spec).train_mixture,
         "train": json.loads(args.train),
         "steps": meta["step"],
         "tokens": meta["tokens_seen"],

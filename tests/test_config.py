@@ -10,16 +10,17 @@ def test_a_specialization_with_its_own_recursion_replaces_the_presets():
     assert memory.act_threshold == 0.7
 
 
-def test_memory_convolves_its_queries_keys_and_values_and_the_others_do_not():
-    memory = model_config("tiny", "memory")
-    assert (memory.kv_conv_width, memory.conv_queries) == (4, True)
-    for spec in ("reasoning", "speed"):
+def test_memory_and_speed_convolve_their_queries_keys_and_values_and_reasoning_does_not():
+    for spec in ("memory", "speed"):
         config = model_config("tiny", spec)
-        assert (config.kv_conv_width, config.conv_queries) == (1, False)
+        assert (config.kv_conv_width, config.conv_queries) == (4, True)
+    reasoning = model_config("tiny", "reasoning")
+    assert (reasoning.kv_conv_width, reasoning.conv_queries) == (1, False)
 
 
-def test_memory_alone_has_recency_heads_and_they_must_fit_the_heads():
+def test_memory_and_speed_have_recency_heads_and_they_must_fit_the_heads():
     assert model_config("tiny", "memory").recency_heads == 2
+    assert model_config("tiny", "speed").recency_heads == 2
     assert model_config("tiny", "reasoning").recency_heads == 0
     with pytest.raises(CognateError, match="recency_heads"):
         model_config("tiny", recency_heads=PRESETS["tiny"].n_heads + 1)

@@ -121,7 +121,7 @@ class Specialization:
 
     name: str
     seed: int
-    mixture: dict[str, float]  # task family -> sampling weight
+    mixture: dict[str, float]  # task family -> sampling weight, of the test split
     act_threshold: float
     d_mem_factor: float  # multiplies the preset's d_mem
     lr: float = 3e-3  # peak learning rate when the run does not set one
@@ -133,6 +133,13 @@ class Specialization:
     short_conv: tuple[int, bool] | None = None
     # Backbone heads that prefer recent keys (ModelConfig.recency_heads).
     recency_heads: int = 0
+    # What training draws from when it differs from `mixture` (validation and the test split
+    # keep `mixture`): other families that teach a skill the model's own ones need.
+    training_mixture: dict[str, float] | None = None
+
+    @property
+    def train_mixture(self) -> dict[str, float]:
+        return self.mixture if self.training_mixture is None else self.training_mixture
 
 
 SPECIALIZATIONS: dict[str, Specialization] = {
@@ -162,6 +169,11 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         d_mem_factor=0.5,  # smallest memory
         lr=1e-2,  # with T 2x1: 93.7% held-out against 87.0% (benchmarks/RESULTS.md)
         recursion=(2, 1),
+        short_conv=(4, True),
+        recency_heads=2,
+        # Looking up "what does Vesara own" (facts) teaches "does Vesara own an owl?" to tell
+        # Vesara's animal from another's in the context; arithmetic learns in fewer steps.
+        training_mixture={"yes_no": 0.55, "arithmetic": 0.25, "facts": 0.2},
     ),
 }
 

@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 
 from cognate.config import SPECIALIZATIONS
+from cognate.data import tasks
 from cognate.data.seed_prompts import SEED_PROMPTS, seed_prompts
 from cognate.data.tasks import (
     CONTEXT_TEXTS,
@@ -165,7 +166,7 @@ def training_examples() -> list[Example]:
     examples = []
     for spec in SPECIALIZATIONS.values():
         for difficulty in (0.0, 0.5, 1.0):
-            examples += make_examples(spec.mixture, "train", 4_000, spec.seed, difficulty)
+            examples += make_examples(spec.train_mixture, "train", 4_000, spec.seed, difficulty)
     return examples
 
 
@@ -422,6 +423,38 @@ def test_yes_no_answers_and_balance(by_split):
             answers = [e.answer for e in examples if e.template.startswith(prefix)]
             share = answers.count("Yes") / len(answers)
             assert 0.4 <= share <= 0.6, (split, prefix, share)
+
+
+def test_training_asks_more_ownership_questions_and_more_near_misses(by_split):
+    """Training only: "is the animal in the context?" must not answer a "No"."""
+
+    def shares(split: str) -> tuple[float, float]:
+        examples = by_split[split]["yes_no"]
+        owner = [e for e in examples if e.template.startswith("yn.owner.")]
+        several_nos = [e for e in owner if e.answer == "No" and len(e.names) > 1]
+        near = [e for e in several_nos if has_word(asked_animal(e), e.prompt.rpartition("Q: ")[0])]
+        return len(owner) / len(examples), len(near) / len(several_nos)
+
+    train_owner, train_near = shares("train")
+    assert 0.48 <= train_owner <= 0.58 and 0.72 <= train_near <= 0.88
+    for split in ("validation", "test"):
+        owner, near = shares(split)
+        assert owner < train_owner - 0.05 and 0.38 <= near <= 0.62, (split, owner, near)
+
+
+def asked_animal(example: Example) -> str:
+    return example.key.rpartition("=")[2]  # the key ends with "q={name}={animal}"
+
+
+def test_the_training_only_weights_leave_the_other_splits_unchanged(monkeypatch):
+    mixture = {"yes_no": 1.0}
+    evaluation = {split: make_examples(mixture, split, 300, 5) for split in ("validation", "test")}
+    training = make_examples(mixture, "train", 300, 5)
+    monkeypatch.setattr(tasks, "OWNERSHIP_BOOST", 0.0)
+    monkeypatch.setattr(tasks, "NEAR_MISS_TRAIN", 0.5)
+    for split, examples in evaluation.items():
+        assert make_examples(mixture, split, 300, 5) == examples
+    assert make_examples(mixture, "train", 300, 5) != training
 
 
 def test_difficulty_curriculum():

@@ -4,11 +4,19 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from cognate.config import TrainConfig
+from cognate.config import TrainConfig, get_specialization
+from cognate.data.datasets import eval_set
+from cognate.evaluate.suites import examples_to_items
 from cognate.model import IGNORE_INDEX
 from cognate.rundir import read_metrics
 from cognate.train import trainer as trainer_module
-from cognate.train.trainer import Trainer, TrainingError, TrainOptions, train
+from cognate.train.trainer import (
+    VALIDATION_SEED,
+    Trainer,
+    TrainingError,
+    TrainOptions,
+    train,
+)
 
 SMALL_MODEL = dict(d_model=32, n_layers=2, n_heads=2, d_ff=64, d_mem=8, window=64)
 
@@ -151,3 +159,12 @@ def test_the_learning_rate_is_the_specializations_unless_given(tmp_path, spec, g
     trainer = Trainer(_options(tmp_path / "run", spec=spec, config=dict(lr=given)))
     assert trainer.config.lr == expected
     assert all(group["initial_lr"] == expected for group in trainer.optimizer.param_groups)
+
+
+def test_training_draws_the_training_mixture_and_validates_on_the_specializations(tmp_path):
+    speed = get_specialization("speed")
+    assert set(speed.train_mixture) - set(speed.mixture)  # speed trains on more families
+    trainer = Trainer(_options(tmp_path / "run", spec="speed"))
+    assert trainer.stream.mixture == speed.train_mixture
+    validation = eval_set(speed.mixture, "validation", 12, VALIDATION_SEED)
+    assert trainer.val_items == examples_to_items(validation)

@@ -300,7 +300,8 @@ class Trainer:
         if spec.kind == "gpt2":
             tokenizer = load_gpt2(spec.path)
         else:
-            texts = train_corpus(self.mixture, self.config.bpe_corpus_examples, self.seed)
+            mixture = self.specialization.train_mixture
+            texts = train_corpus(mixture, self.config.bpe_corpus_examples, self.seed)
             tokenizer = train_bpe(texts + self._user_texts(), self.config.bpe_vocab_size)
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -310,10 +311,6 @@ class Trainer:
     @property
     def specialization(self):
         return get_specialization(self.options.spec)
-
-    @property
-    def mixture(self) -> dict[str, float]:
-        return self.specialization.mixture
 
     def _user_records(self) -> list:
         if not hasattr(self, "_records"):
@@ -330,7 +327,7 @@ class Trainer:
         config, rank, world = self.config, self.dist.rank, self.dist.world_size
         if self.options.data is None:
             self.stream = SyntheticStream(
-                self.mixture,
+                self.specialization.train_mixture,
                 self.tokenizer,
                 self.batch_size,
                 self.seed,
@@ -338,7 +335,8 @@ class Trainer:
                 rank=rank,
                 world_size=world,
             )
-            examples = eval_set(self.mixture, "validation", config.eval_examples, VALIDATION_SEED)
+            mixture, n = self.specialization.mixture, config.eval_examples
+            examples = eval_set(mixture, "validation", n, VALIDATION_SEED)
             self.val_items = examples_to_items(examples)
             self.val_loss_rows = [
                 encode_example(self.tokenizer, e.prompt, e.answer, config.max_len) for e in examples
