@@ -62,6 +62,9 @@ def test_the_summary_holds_what_testing_the_checkpoint_gives(written, name):
     assert cells[8] == f"{meta['train_seconds'] / 60:.1f} min"
     for r in seed:  # Prompt / Expected / Actual, like the seed report
         assert r.prompt.strip() in text and r.expected in text
+    assert (
+        "training drew arithmetic 50%, word_problems 50%; the test split draws arithmetic" in text
+    )
 
 
 def test_each_model_has_its_figures_inventory_and_act_section(written):

@@ -283,6 +283,21 @@ def _recursion_ablation(reports: list[ModelReport]) -> list[str]:
     return lines
 
 
+def _mixture_text(mixture: dict[str, float]) -> str:
+    total = sum(mixture.values())
+    return ", ".join(f"{family} {weight / total:.0%}" for family, weight in mixture.items())
+
+
+def _data_text(run: dict[str, Any], spec: str) -> str:
+    if run.get("data"):
+        return f"the file `{run['data']}`."
+    tested = _mixture_text(get_specialization(spec).mixture)
+    trained = run.get("training_mixture")
+    if trained is None:
+        return f"synthetic; the test split draws {tested}."
+    return f"synthetic; training drew {_mixture_text(trained)}; the test split draws {tested}."
+
+
 def _model_section(r: ModelReport) -> list[str]:
     meta = r.metadata
     best = meta.get("best") or {}
@@ -303,6 +318,7 @@ def _model_section(r: ModelReport) -> list[str]:
         f"tokens, preset `{run.get('preset')}`, seed {run.get('seed')}, optimizer "
         f"`{meta.get('train_config', {}).get('optimizer')}`, precision "
         f"`{meta.get('train_config', {}).get('precision')}`.",
+        f"- Data: {_data_text(run, r.spec)}",
         "",
         "| component | parameters |",
         "|---|---|",

@@ -390,6 +390,7 @@ class Trainer:
             "seed": self.seed,
             "tokenizer": o.tokenizer,
             "data": str(o.data) if o.data else None,
+            "training_mixture": None if o.data else self.specialization.train_mixture,
             "budget": self.budget,
             "world_size": self.dist.world_size,
             "global_batch_size": self.config.batch_size,
