@@ -111,7 +111,7 @@ def main() -> None:
         "seconds_per_step": round(meta["train_seconds"] / max(1, meta["step"]), 4),
         "seed": args.seed,
         "model": json.loads(args.model),
-        "training_mixture": get_specialization(args.spec).train_mixture,
+        "training_mixture": get_specialization(args.spec).mixture_for_training,
         "train": json.loads(args.train),
         "steps": meta["step"],
         "tokens": meta["tokens_seen"],

@@ -166,7 +166,9 @@ def training_examples() -> list[Example]:
     examples = []
     for spec in SPECIALIZATIONS.values():
         for difficulty in (0.0, 0.5, 1.0):
-            examples += make_examples(spec.train_mixture, "train", 4_000, spec.seed, difficulty)
+            examples += make_examples(
+                spec.mixture_for_training, "train", 4_000, spec.seed, difficulty
+            )
     return examples
 
 

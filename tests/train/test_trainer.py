@@ -163,8 +163,8 @@ def test_the_learning_rate_is_the_specializations_unless_given(tmp_path, spec, g
 
 def test_training_draws_the_training_mixture_and_validates_on_the_specializations(tmp_path):
     speed = get_specialization("speed")
-    assert set(speed.train_mixture) - set(speed.mixture)  # speed trains on more families
+    assert set(speed.mixture_for_training) - set(speed.mixture)  # speed trains on more families
     trainer = Trainer(_options(tmp_path / "run", spec="speed"))
-    assert trainer.stream.mixture == speed.train_mixture
+    assert trainer.stream.mixture == speed.mixture_for_training
     validation = eval_set(speed.mixture, "validation", 12, VALIDATION_SEED)
     assert trainer.val_items == examples_to_items(validation)

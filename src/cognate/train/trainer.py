@@ -300,7 +300,7 @@ class Trainer:
         if spec.kind == "gpt2":
             tokenizer = load_gpt2(spec.path)
         else:
-            mixture = self.specialization.train_mixture
+            mixture = self.specialization.mixture_for_training
             texts = train_corpus(mixture, self.config.bpe_corpus_examples, self.seed)
             tokenizer = train_bpe(texts + self._user_texts(), self.config.bpe_vocab_size)
         if self.dist.is_main:
@@ -327,7 +327,7 @@ class Trainer:
         config, rank, world = self.config, self.dist.rank, self.dist.world_size
         if self.options.data is None:
             self.stream = SyntheticStream(
-                self.specialization.train_mixture,
+                self.specialization.mixture_for_training,
                 self.tokenizer,
                 self.batch_size,
                 self.seed,
@@ -390,7 +390,7 @@ class Trainer:
             "seed": self.seed,
             "tokenizer": o.tokenizer,
             "data": str(o.data) if o.data else None,
-            "training_mixture": None if o.data else self.specialization.train_mixture,
+            "training_mixture": None if o.data else self.specialization.mixture_for_training,
             "budget": self.budget,
             "world_size": self.dist.world_size,
             "global_batch_size": self.config.batch_size,
