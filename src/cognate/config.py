@@ -161,7 +161,7 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         short_conv=(4, True),
         recency_heads=2,  # the reverse lookup ("Who owns the fox?") forms (benchmarks/RESULTS.md)
         # Speed's "Does Vesara own an owl?" (another owner's, often) teaches whose animal it is.
-        training_mixture={"facts": 0.45, "running_totals": 0.4, "yes_no": 0.15},
+        training_mixture={"facts": 0.5, "running_totals": 0.35, "yes_no": 0.15},
     ),
     "speed": Specialization(
         name="speed",
