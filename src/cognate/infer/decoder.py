@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cognate.model import CognateModel, DecodeState
-from cognate.model.attention import KeysValues, recency_slopes, with_recency
+from cognate.model.attention import KeysValues, with_recency
 from cognate.model.model import run_recursion
 
 QUANTIZE_MODES = (None, "int8", "int4")
@@ -275,7 +275,7 @@ class Decoder:
         self.blocks = [_BlockWeights(block, quantize) for block in model.blocks]
         self.recency = None
         if self.config.recency_heads:
-            self.recency = recency_slopes(self.config.n_heads, self.config.recency_heads)
+            self.recency = model.recency_slopes.to(self.embed.device)
         self.eps = torch.tensor(self.config.norm_eps, device=self.embed.device)
         self.backbone_gain = model.backbone_norm.weight.detach()
         decay = torch.sigmoid(model.memory.decay_logit.detach())

@@ -48,9 +48,7 @@ def recency_slopes(n_heads: int, recency_heads: int) -> Tensor:
     """Per head [H]: the attention logit a key loses per position of distance; 0 for the first
     n_heads - recency_heads heads, then 1/2, 1/4, ... (ALiBi's geometric slopes)."""
     slopes = torch.zeros(n_heads)
-    slopes[n_heads - recency_heads :] = torch.tensor(
-        [2.0 ** -(k + 1) for k in range(recency_heads)]
-    )
+    slopes[n_heads - recency_heads :] = 2.0 ** -torch.arange(1.0, recency_heads + 1)
     return slopes
 
 

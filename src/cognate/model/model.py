@@ -228,6 +228,8 @@ class CognateModel(nn.Module):
         self.halting = HaltingHead(config.d_model, config.norm_eps)
         self.head_norm = RMSNorm(config.d_model, eps=config.norm_eps)
         self.rotary = Rotary(config.head_dim, config.rope_base)
+        # [H], not a buffer: a constant of the config, moved to the logits' device where used
+        self.recency_slopes = recency_slopes(config.n_heads, config.recency_heads)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -309,8 +311,7 @@ class CognateModel(nn.Module):
             return mask
         distance = (positions[:, None] - positions[None, :]).float()  # [L, L]
         allowed = mask if mask is not None else (distance >= 0)[None, None]
-        slopes = recency_slopes(self.config.n_heads, self.config.recency_heads)
-        return with_recency(allowed, slopes, distance.clamp(min=0))
+        return with_recency(allowed, self.recency_slopes, distance.clamp(min=0))
 
     # -- training --------------------------------------------------------------------------
 
