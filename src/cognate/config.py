@@ -136,6 +136,10 @@ class Specialization:
     # What training draws from when it differs from `mixture` (validation and the test split
     # keep `mixture`): other families that teach a skill the model's own ones need.
     training_mixture: dict[str, float] | None = None
+    # Relative share of `cognate demo`'s training minutes (the three shares sum to 3): reasoning
+    # reaches its best checkpoint in about half of an equal share, memory's and speed's
+    # lookups form late in theirs (benchmarks/RESULTS.md, "The demo itself").
+    demo_share: float = 1.0
 
     @property
     def mixture_for_training(self) -> dict[str, float]:
@@ -149,6 +153,7 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         mixture={"arithmetic": 0.5, "word_problems": 0.5},
         act_threshold=0.9,  # thinks longest
         d_mem_factor=1.0,
+        demo_share=0.85,
     ),
     "memory": Specialization(
         name="memory",
@@ -162,6 +167,7 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         recency_heads=2,  # the reverse lookup ("Who owns the fox?") forms (benchmarks/RESULTS.md)
         # Speed's "Does Vesara own an owl?" (another owner's, often) teaches whose animal it is.
         training_mixture={"facts": 0.5, "running_totals": 0.35, "yes_no": 0.15},
+        demo_share=1.075,
     ),
     "speed": Specialization(
         name="speed",
@@ -176,6 +182,7 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         # Looking up "what does Vesara own" (facts) teaches "does Vesara own an owl?" to tell
         # Vesara's animal from another's in the context; arithmetic learns in fewer steps.
         training_mixture={"yes_no": 0.55, "arithmetic": 0.25, "facts": 0.2},
+        demo_share=1.075,
     ),
 }
 

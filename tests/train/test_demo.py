@@ -43,11 +43,24 @@ def recorded(monkeypatch) -> list[tuple]:
 def test_one_process_trains_the_three_models_in_turn_then_reports(tmp_path, recorded):
     report = demo.run_demo(tmp_path, minutes=30, console=Console(quiet=True), processes=1)
     assert report == tmp_path / "REPORT.md"
-    per_model = (30 - 3 * demo.TESTING_MINUTES_PER_MODEL) / 3
     assert recorded == [
-        *(("train", spec, per_model, False) for spec in SPECIALIZATIONS),
+        ("train", "reasoning", pytest.approx(7.65), False),
+        ("train", "memory", pytest.approx(9.675), False),
+        ("train", "speed", pytest.approx(9.675), False),
         ("report", list(SPECIALIZATIONS), "REPORT.md"),
     ]
+
+
+def test_the_training_minutes_follow_the_shares_and_stay_within_the_budget(tmp_path, recorded):
+    demo.run_demo(tmp_path, minutes=30, console=Console(quiet=True), processes=1)
+    minutes = {c[1]: c[2] for c in recorded if c[0] == "train"}
+    testing = 3 * demo.TESTING_MINUTES_PER_MODEL
+    assert sum(minutes.values()) == pytest.approx(30 - testing)
+    assert max(minutes.values()) <= 10  # the cap per model
+    total_share = sum(s.demo_share for s in SPECIALIZATIONS.values())
+    for spec, value in minutes.items():
+        share = SPECIALIZATIONS[spec].demo_share
+        assert value == pytest.approx((30 - testing) * share / total_share)
 
 
 def test_finished_runs_are_kept_and_interrupted_ones_resumed(tmp_path, recorded):
@@ -76,7 +89,8 @@ def test_several_processes_train_under_torchrun_with_one_thread_each(tmp_path, r
         ]
         assert command[command.index("--spec") + 1] == spec
         assert Path(command[command.index("--out") + 1]) == tmp_path / spec
-        assert float(command[command.index("--minutes") + 1]) == pytest.approx(9.0)
+        expected = {"reasoning": 7.65, "memory": 9.675, "speed": 9.675}[spec]
+        assert float(command[command.index("--minutes") + 1]) == pytest.approx(expected)
         assert ("--resume" in command) == (spec == "memory")
         assert threads == "1"
 

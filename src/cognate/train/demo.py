@@ -8,6 +8,7 @@ process using all of them: the model is too small for threads to share its matri
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -56,18 +57,22 @@ def run_demo(
 ) -> Path:
     """Train (or keep, or resume) every run, then test them all and write DIR/REPORT.md.
 
-    `minutes` is the budget of the three specialized models; `ablation` adds a fourth run
-    with the same per-model budget.
+    `minutes` is the budget of the three specialized models, testing included; their training
+    minutes are split by `Specialization.demo_share`. `ablation` adds a fourth run with
+    reasoning's budget.
     """
     specs = list(SPECIALIZATIONS)
-    per_model = (minutes - TESTING_MINUTES_PER_MODEL * len(specs)) / len(specs)
+    training = minutes - TESTING_MINUTES_PER_MODEL * len(specs)
+    shares = {spec: SPECIALIZATIONS[spec].demo_share for spec in specs}
+    budget = {spec: training * share / sum(shares.values()) for spec, share in shares.items()}
     runs: list[tuple[str, str, int | None]] = [(spec, spec, None) for spec in specs]
     if ablation:
         runs.append(ABLATION)
-    if per_model < 0.5:
+    if min(budget.values()) < 0.5:
+        smallest = min(shares.values()) / sum(shares.values())
+        needed = 0.5 / smallest + TESTING_MINUTES_PER_MODEL * len(specs)
         raise CognateError(
-            f"--minutes {minutes} is too short: give at least "
-            f"{len(specs) * (0.5 + TESTING_MINUTES_PER_MODEL):.0f} minutes"
+            f"--minutes {minutes} is too short: give at least {math.ceil(needed)} minutes"
         )
     batch_size = TrainConfig.batch_size  # the demo trains with the defaults
     if processes < 1 or batch_size % processes != 0:
@@ -82,16 +87,20 @@ def run_demo(
             continue
         resume = (run_dir / "last.json").exists()
         console.print(
-            f"[bold]{name}[/]: training for {per_model:.1f} minutes"
+            f"[bold]{name}[/]: training for {budget[spec]:.1f} minutes"
             + (f" with {processes} processes" if processes > 1 else "")
             + (" (resuming)" if resume else "")
         )
         if processes > 1:
-            _train_in_processes(run_dir, spec, per_model, resume, processes, t_max)
+            _train_in_processes(run_dir, spec, budget[spec], resume, processes, t_max)
         else:
             overrides = {} if t_max is None else {"t_max": t_max}
             options = TrainOptions(
-                out=run_dir, spec=spec, minutes=per_model, resume=resume, model_overrides=overrides
+                out=run_dir,
+                spec=spec,
+                minutes=budget[spec],
+                resume=resume,
+                model_overrides=overrides,
             )
             train(options)
     console.print("testing the models and writing the report")
