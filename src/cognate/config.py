@@ -226,6 +226,7 @@ class TrainConfig:
     grad_accum: int = 1
     lr: float | None = None  # None: the specialization's
     min_lr_ratio: float = 0.05
+    decay_start: float = 0.0  # share of the budget at full lr before the cosine decay starts
     warmup_steps: int = 100
     weight_decay: float = 0.1
     grad_clip: float = 1.0
@@ -261,6 +262,8 @@ class TrainConfig:
                 raise CognateError(f"{name.replace('_', '-')} must be >= 1")
         if self.lr is not None and self.lr <= 0:
             raise CognateError("lr must be > 0")
+        if not 0 <= self.decay_start < 1:
+            raise CognateError("decay-start must be in [0, 1)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

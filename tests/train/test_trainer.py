@@ -6,6 +6,7 @@ from safetensors.torch import load_file
 
 from cognate.config import TrainConfig, get_specialization
 from cognate.data.datasets import eval_set
+from cognate.errors import CognateError
 from cognate.evaluate.suites import examples_to_items
 from cognate.model import IGNORE_INDEX
 from cognate.rundir import read_metrics
@@ -15,6 +16,7 @@ from cognate.train.trainer import (
     Trainer,
     TrainingError,
     TrainOptions,
+    WarmupCosine,
     train,
 )
 
@@ -168,3 +170,27 @@ def test_training_draws_the_training_mixture_and_validates_on_the_specialization
     assert trainer.stream.mixture == speed.mixture_for_training
     validation = eval_set(speed.mixture, "validation", 12, VALIDATION_SEED)
     assert trainer.val_items == examples_to_items(validation)
+
+
+@pytest.mark.parametrize("decay_start", [0.0, 0.5])
+def test_the_schedule_warms_up_holds_until_decay_start_then_decays_to_the_floor(decay_start):
+    schedule = WarmupCosine(warmup_steps=10, min_ratio=0.05, decay_start=decay_start)
+    assert schedule(0) == pytest.approx(0.1)  # warming up, at progress 0
+    factors = {}
+    for progress in (0.0, 0.25, 0.5, 0.75, 1.0):
+        schedule.progress = progress
+        factors[progress] = schedule(100)
+    halfway_down = 0.05 + 0.95 * 0.5
+    if decay_start == 0.0:
+        assert factors[0.0] == pytest.approx(1.0)
+        assert factors[0.5] == pytest.approx(halfway_down)
+    else:
+        assert factors[0.0] == factors[0.25] == factors[0.5] == pytest.approx(1.0)
+        assert factors[0.75] == pytest.approx(halfway_down)
+    assert factors[1.0] == pytest.approx(0.05)
+    assert list(factors.values()) == sorted(factors.values(), reverse=True)
+
+
+def test_a_decay_start_outside_the_budget_is_refused():
+    with pytest.raises(CognateError, match="decay-start must be in"):
+        TrainConfig(decay_start=1.0)
