@@ -125,6 +125,7 @@ class Specialization:
     act_threshold: float
     d_mem_factor: float  # multiplies the preset's d_mem
     lr: float = 3e-3  # peak learning rate when the run does not set one
+    batch_size: int = 32  # rows per step (TrainConfig.batch_size) when the run does not set one
     # Recursion depth (T_max x micro-steps) when it differs from the preset's: a shallower
     # recursion trains more steps in the same minutes (benchmarks/RESULTS.md).
     recursion: tuple[int, int] | None = None
@@ -176,6 +177,9 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         act_threshold=0.5,  # halts earliest
         d_mem_factor=0.5,  # smallest memory
         lr=1e-2,  # with T 2x1: 93.7% held-out against 87.0% (benchmarks/RESULTS.md)
+        # Whose animal it is formed in the same minutes with 48 rows a step, not with 32 or 24
+        # (benchmarks/RESULTS.md, rows 66-67): more rows per second, and more per step.
+        batch_size=48,
         recursion=(2, 1),
         short_conv=(4, True),
         recency_heads=2,
@@ -222,11 +226,15 @@ def model_config(preset: str, spec: str | None = None, **overrides: Any) -> Mode
 class TrainConfig:
     """How a run trains. The CLI sets the common fields; the rest have tested defaults."""
 
-    batch_size: int = 32  # rows of max_len tokens, each packed with several examples
+    # Rows of max_len tokens per step (all processes), each packed with several examples;
+    # None: the specialization's
+    batch_size: int | None = None
     grad_accum: int = 1
     lr: float | None = None  # None: the specialization's
     min_lr_ratio: float = 0.05
-    decay_start: float = 0.0  # share of the budget at full lr before the cosine decay starts
+    # Share of the budget at the peak lr before the cosine decay starts: 0.5 beat 0 at equal
+    # steps for memory and speed (benchmarks/RESULTS.md, rows 62-65)
+    decay_start: float = 0.5
     warmup_steps: int = 100
     weight_decay: float = 0.1
     grad_clip: float = 1.0
@@ -258,7 +266,7 @@ class TrainConfig:
             )
         positive = ("batch_size", "grad_accum", "eval_every", "save_every", "log_every")
         for name in positive:
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise CognateError(f"{name.replace('_', '-')} must be >= 1")
         if self.lr is not None and self.lr <= 0:
             raise CognateError("lr must be > 0")

@@ -163,6 +163,15 @@ def test_the_learning_rate_is_the_specializations_unless_given(tmp_path, spec, g
     assert all(group["initial_lr"] == expected for group in trainer.optimizer.param_groups)
 
 
+@pytest.mark.parametrize(
+    ("spec", "given", "expected"), [("reasoning", None, 32), ("speed", None, 48), ("speed", 8, 8)]
+)
+def test_the_batch_size_is_the_specializations_unless_given(tmp_path, spec, given, expected):
+    trainer = Trainer(_options(tmp_path / "run", spec=spec, config=dict(batch_size=given)))
+    assert trainer.config.batch_size == expected
+    assert trainer.stream.batch(0).input_ids.shape[0] == expected
+
+
 def test_training_draws_the_training_mixture_and_validates_on_the_specializations(tmp_path):
     speed = get_specialization("speed")
     assert set(speed.mixture_for_training) - set(speed.mixture)  # speed trains on more families

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from cognate.config import SPECIALIZATIONS, TrainConfig
+from cognate.config import SPECIALIZATIONS
 from cognate.errors import CognateError
 from cognate.evaluate.report import write_report
 from cognate.train.trainer import TrainOptions, train
@@ -74,11 +74,11 @@ def run_demo(
         raise CognateError(
             f"--minutes {minutes} is too short: give at least {math.ceil(needed)} minutes"
         )
-    batch_size = TrainConfig.batch_size  # the demo trains with the defaults
-    if processes < 1 or batch_size % processes != 0:
+    batch_sizes = sorted({SPECIALIZATIONS[spec].batch_size for spec in specs})
+    if processes < 1 or any(size % processes for size in batch_sizes):
         raise CognateError(
-            f"--processes {processes}: use a number >= 1 that divides the batch size of "
-            f"{batch_size}"
+            f"--processes {processes}: use a number >= 1 that divides the batch sizes "
+            f"({', '.join(map(str, batch_sizes))} rows)"
         )
     for name, spec, t_max in runs:
         run_dir = out / name
