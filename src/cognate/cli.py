@@ -122,7 +122,10 @@ def train(
     seed: Annotated[int | None, typer.Option(help="Default: the specialization's seed.")] = None,
     batch_size: Annotated[
         int | None,
-        typer.Option(help="Sequences per step, all processes together (each takes 1/N)."),
+        typer.Option(
+            help="Rows per step, all processes together (each takes 1/N).",
+            show_default="the specialization's: 32, speed 48",
+        ),
     ] = None,
     lr: Annotated[
         float | None,

@@ -168,6 +168,7 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         recency_heads=2,  # the reverse lookup ("Who owns the fox?") forms (benchmarks/RESULTS.md)
         # Speed's "Does Vesara own an owl?" (another owner's, often) teaches whose animal it is.
         training_mixture={"facts": 0.5, "running_totals": 0.35, "yes_no": 0.15},
+        batch_size=48,  # as speed's (benchmarks/RESULTS.md, demo 11)
         demo_share=1.075,
     ),
     "speed": Specialization(
