@@ -1,6 +1,6 @@
 import pytest
 
-from cognate.config import PRESETS, model_config
+from cognate.config import PRESETS, TrainConfig, model_config
 from cognate.errors import CognateError
 
 
@@ -40,3 +40,11 @@ def test_explicit_overrides_win_over_the_specialization():
 def test_an_unknown_specialization_names_the_choices():
     with pytest.raises(CognateError, match="reasoning, memory, speed"):
         model_config("tiny", "poetry")
+
+
+def test_a_train_config_saved_before_decay_start_existed_keeps_its_plain_cosine():
+    saved = TrainConfig(decay_start=0.3).to_dict()
+    assert TrainConfig.from_dict(saved).decay_start == 0.3
+    del saved["decay_start"]
+    assert TrainConfig.from_dict(saved).decay_start == 0.0
+    assert TrainConfig().decay_start == 0.5

@@ -280,6 +280,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
+        # Runs saved before decay_start existed decayed from the start: resume them that way.
+        data = {"decay_start": 0.0, **data}
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
