@@ -138,8 +138,8 @@ class Specialization:
     # keep `mixture`): other families that teach a skill the model's own ones need.
     training_mixture: dict[str, float] | None = None
     # Relative share of `cognate demo`'s training minutes (the three shares sum to 3): reasoning
-    # reaches its best checkpoint in about half of an equal share, memory's and speed's
-    # lookups form late in theirs (benchmarks/RESULTS.md, "The demo itself").
+    # reaches its best checkpoint in about half of an equal share; memory and speed use the
+    # extra steps (benchmarks/RESULTS.md, "The demo itself").
     demo_share: float = 1.0
 
     @property
