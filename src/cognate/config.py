@@ -267,7 +267,8 @@ class TrainConfig:
             )
         positive = ("batch_size", "grad_accum", "eval_every", "save_every", "log_every")
         for name in positive:
-            if getattr(self, name) is not None and getattr(self, name) < 1:
+            value = getattr(self, name)
+            if value is not None and value < 1:
                 raise CognateError(f"{name.replace('_', '-')} must be >= 1")
         if self.lr is not None and self.lr <= 0:
             raise CognateError("lr must be > 0")

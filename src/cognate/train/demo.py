@@ -64,13 +64,13 @@ def run_demo(
     specs = list(SPECIALIZATIONS)
     training = minutes - TESTING_MINUTES_PER_MODEL * len(specs)
     shares = {spec: SPECIALIZATIONS[spec].demo_share for spec in specs}
-    budget = {spec: training * share / sum(shares.values()) for spec, share in shares.items()}
+    total_share = sum(shares.values())
+    budget = {spec: training * share / total_share for spec, share in shares.items()}
     runs: list[tuple[str, str, int | None]] = [(spec, spec, None) for spec in specs]
     if ablation:
         runs.append(ABLATION)
     if min(budget.values()) < 0.5:
-        smallest = min(shares.values()) / sum(shares.values())
-        needed = 0.5 / smallest + TESTING_MINUTES_PER_MODEL * len(specs)
+        needed = 0.5 * total_share / min(shares.values()) + TESTING_MINUTES_PER_MODEL * len(specs)
         raise CognateError(
             f"--minutes {minutes} is too short: give at least {math.ceil(needed)} minutes"
         )
