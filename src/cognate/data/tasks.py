@@ -447,6 +447,12 @@ _TEMPLATES: dict[str, tuple[_Template, ...]] = {
         _T("rt.count", "Q: Count the {items} {name} has now. A:"),
         _T("rt.in_the_end_first", "Q: In the end, how many {items} does {name} have? A:"),
         _T("rt.after_all", "Q: After all that, how many {items} does {name} have? A:"),
+        # Questions that end on the name or on "has" without "now": the model must read the
+        # count from the context, not from the question's last words (benchmarks/RESULTS.md,
+        # "Question endings").
+        _T("rt.do_you_know", "Q: Do you know how many {items} {name} has? A:"),
+        _T("rt.tell_number", "Q: Tell me the number of {items} that {name} has. A:"),
+        _T("rt.left_for", "Q: How many {items} are left for {name}? A:"),
         _T(
             "rt.after_all_last",
             "Q: How many {items} does {name} have after all that? A:",
