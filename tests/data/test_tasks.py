@@ -514,3 +514,14 @@ def test_invalid_arguments():
         sample_example("arithmetic", "train", rng, difficulty=1.5)
     with pytest.raises(ValueError, match="invalid task mixture"):
         sample_mixture({"arithmetic": 1.0, "poetry": 1.0}, "train", rng)
+
+
+def test_running_total_training_wordings_end_in_several_ways():
+    """A model answered held-out wordings by their last words when every training wording
+    ended on "have now?" or the like (benchmarks/RESULTS.md, "Question endings")."""
+    endings = {
+        TEMPLATE_TEXTS[t].removesuffix(" A:").rstrip("?.").split()[-1]
+        for t in TEMPLATE_GROUPS["rt"]
+        if t not in HELDOUT_TEMPLATES
+    }
+    assert {"has", "{name}"} <= endings and len(endings) >= 5, endings
