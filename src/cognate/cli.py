@@ -37,6 +37,12 @@ SPEC_NAMES = ", ".join(SPECIALIZATIONS)
 PRESET_NAMES = ", ".join(PRESETS)
 
 
+def _per_specialization(field: str) -> str:
+    """`--help`'s default for an option that falls back to the specialization's value."""
+    values = ", ".join(f"{name} {getattr(s, field):g}" for name, s in SPECIALIZATIONS.items())
+    return f"the specialization's: {values}"
+
+
 @app.callback()
 def _root() -> None:
     """Commands: train, test, generate, chat, inspect, report, demo."""
@@ -124,15 +130,14 @@ def train(
         int | None,
         typer.Option(
             help="Rows per step, all processes together (each takes 1/N).",
-            show_default="the specialization's: 32, speed 48",
+            show_default=_per_specialization("batch_size"),
         ),
     ] = None,
     lr: Annotated[
         float | None,
         typer.Option(
             help="Peak learning rate.",
-            show_default="the specialization's: "
-            + ", ".join(f"{name} {s.lr:g}" for name, s in SPECIALIZATIONS.items()),
+            show_default=_per_specialization("lr"),
         ),
     ] = None,
     eval_every: Annotated[int | None, typer.Option(help="Steps between validations.")] = None,

@@ -222,10 +222,9 @@ class Trainer:
         if resumed is not None:
             self._restore_options(resumed.metadata)
         self.config: TrainConfig = self.options.config
-        if self.config.lr is None:
-            self.config.lr = self.specialization.lr
-        if self.config.batch_size is None:
-            self.config.batch_size = self.specialization.batch_size
+        for name in ("lr", "batch_size"):  # None: the specialization's
+            if getattr(self.config, name) is None:
+                setattr(self.config, name, getattr(self.specialization, name))
         # config.batch_size is the global batch: the same training for any number of ranks.
         self.batch_size = per_rank_batch(self.config.batch_size, self.dist.world_size)
         self.seed = options.seed if options.seed is not None else self.specialization.seed
