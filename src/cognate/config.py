@@ -185,8 +185,9 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         short_conv=(4, True),
         recency_heads=2,
         # Looking up "what does Vesara own" (facts) teaches "does Vesara own an owl?" to tell
-        # Vesara's animal from another's in the context; arithmetic learns in fewer steps.
-        training_mixture={"yes_no": 0.55, "arithmetic": 0.25, "facts": 0.2},
+        # Vesara's animal from another's in the context; arithmetic learns in fewer steps. At
+        # 0.3 the lookup formed 750+ steps sooner than at 0.2 on each of three seeds (RESULTS.md).
+        training_mixture={"yes_no": 0.45, "arithmetic": 0.25, "facts": 0.3},
         demo_share=1.075,
     ),
 }
