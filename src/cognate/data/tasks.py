@@ -42,6 +42,9 @@ FAMILIES: tuple[str, ...] = ("arithmetic", "word_problems", "facts", "running_to
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
 HARD_SHARE = 0.8  # probability of a hard example at difficulty 1
+# Share of differences drawn below ten: 10 - 5 or 47 - 43 (same or neighbouring tens) are a
+# step of their own that a uniform subtrahend makes rare for large numbers.
+SMALL_DIFFERENCE_SHARE = 0.3
 HELDOUT_SHARE = 0.5  # share of held-out templates in validation / test
 SAME_PHRASING_SHARE = 0.5  # share of fact contexts written in one phrasing throughout
 REAL_SHARE = 0.4  # share of real (world) entries in facts contexts; the rest are made up
@@ -866,6 +869,13 @@ def _person(rng: random.Random) -> dict[str, str]:
     return {"name": name, "he": he, "He": he.capitalize(), "him": him}
 
 
+def _subtrahend(rng: random.Random, a: int, lowest: int) -> int:
+    """b in [lowest, a]: uniform, or SMALL_DIFFERENCE_SHARE of the time with a - b below ten."""
+    if rng.random() < SMALL_DIFFERENCE_SHARE:
+        lowest = max(lowest, a - 9)
+    return rng.randint(lowest, a)
+
+
 def _arithmetic(draw: _Draw) -> Example | None:
     rng = draw.rng
     op = rng.choices(("add", "sub", "mul"), weights=(4, 3, 3))[0]
@@ -877,9 +887,7 @@ def _arithmetic(draw: _Draw) -> Example | None:
         hi = 99 if draw.hard else 9
         a = rng.randint(0, hi)
         if op == "sub":
-            # b uniform below a, so that small differences of large numbers (10 - 5) are as
-            # common as large ones; the larger of two uniform draws makes them rare.
-            b = rng.randint(0, a)
+            b = _subtrahend(rng, a, lowest=0)
             answer, key = a - b, [a, b]
         else:
             b = rng.randint(0, hi)
@@ -903,7 +911,7 @@ def _word_problem(draw: _Draw) -> Example | None:
     kind = rng.choices(("sold", "bought", "shared", "speed"), weights=(3, 2, 2, 3))[0]
     if kind == "sold":
         a = rng.randint(2, 99 if hard else 9)
-        b = rng.randint(1, a)
+        b = _subtrahend(rng, a, lowest=1)
         answer = str(a - b)
     elif kind == "bought":
         a, b = rng.randint(1, 99 if hard else 9), rng.randint(1, 99 if hard else 9)
