@@ -92,10 +92,12 @@ def test_the_recursion_ablation_compares_t_max_1_with_the_recursion_on(written):
     without = _summary_row(text, "reasoning-t1")[2]
     gain = float(with_recursion.rstrip("%")) - float(without.rstrip("%"))
     verdict = "recursion helps" if gain > 0 else "recursion does not help"
-    assert f"Verdict: {verdict} reasoning" in section
+    assert f"Verdict: {verdict} reasoning" in section and "Not in this report" not in section
 
 
-def test_a_report_of_only_the_specialized_models_has_no_ablation(written, monkeypatch):
+def test_a_report_without_the_ablation_says_so_and_how_to_get_it(written, monkeypatch):
     monkeypatch.setattr(report, "HELDOUT_SIZE", HELDOUT)
     reports = [report.evaluate_run(written.parent / "reasoning")]
-    assert "Recursion ablation" not in report.render(reports)
+    section = report.render(reports).split("## Recursion ablation", 1)[1].split("\n## ", 1)[0]
+    assert "Not in this report" in section and "--ablation" in section
+    assert "Verdict" not in section and "| run | T_max |" not in section

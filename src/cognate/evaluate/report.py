@@ -247,7 +247,14 @@ def _recursion_ablation(reports: list[ModelReport]) -> list[str]:
         by_spec.setdefault(r.spec, []).append(r)
     compared = {spec: runs for spec, runs in by_spec.items() if len({_t_max(r) for r in runs}) > 1}
     if not compared:
-        return []
+        return [
+            "## Recursion ablation",
+            "",
+            "Not in this report: no specialization here was trained both with the recursion "
+            "off (T_max = 1) and on. `cognate demo --ablation` (`make demo "
+            "DEMO_ARGS=--ablation`) adds reasoning with T_max = 1 for the same minutes.",
+            "",
+        ]
     lines = [
         "## Recursion ablation",
         "",
