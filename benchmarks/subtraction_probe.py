@@ -30,7 +30,7 @@ def kind_of(a: int, b: int) -> str:
     if a < 10:
         return KINDS[0]
     if a < 20:
-        return KINDS[1] if b < 10 and b > a % 10 else KINDS[2]
+        return KINDS[1] if a % 10 < b < 10 else KINDS[2]
     return KINDS[3] if a - b < 10 else KINDS[4]
 
 

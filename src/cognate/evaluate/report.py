@@ -246,18 +246,17 @@ def _recursion_ablation(reports: list[ModelReport]) -> list[str]:
     for r in reports:
         by_spec.setdefault(r.spec, []).append(r)
     compared = {spec: runs for spec, runs in by_spec.items() if len({_t_max(r) for r in runs}) > 1}
+    heading = ["## Recursion ablation", ""]
     if not compared:
         return [
-            "## Recursion ablation",
-            "",
+            *heading,
             "Not in this report: no specialization here was trained both with the recursion "
             "off (T_max = 1) and on. `cognate demo --ablation` (`make demo "
             "DEMO_ARGS=--ablation`) adds reasoning with T_max = 1 for the same minutes.",
             "",
         ]
     lines = [
-        "## Recursion ablation",
-        "",
+        *heading,
         "The same specialization trained with the recursion off (T_max = 1: one refinement of "
         "y, no deep supervision) and on. *Trained*: the whole run (its `final` checkpoint); "
         "the scores are those of the tested `best` checkpoint.",
