@@ -300,7 +300,7 @@ class Decoder:
         if quantize is not None:
             self.head = _RescoredHead(self.embed, _matvec([self.embed], quantize))
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def step(
         self, token: Tensor, state: DecodeState, threshold: float | None = None
     ) -> tuple[Tensor, Tensor]:

@@ -138,7 +138,7 @@ def fit_prompts(
     return fitted, truncated
 
 
-@torch.no_grad()
+@torch.inference_mode()  # no autograd bookkeeping: ~10% of a phase1 token's time
 def stream_tokens(
     model: CognateModel,
     prompts: Sequence[Sequence[int]],
