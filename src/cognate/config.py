@@ -185,9 +185,10 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         short_conv=(4, True),
         recency_heads=2,
         # Looking up "what does Vesara own" (facts) teaches "does Vesara own an owl?" to tell
-        # Vesara's animal from another's in the context; arithmetic learns in fewer steps. At
-        # 0.3 the lookup formed 750+ steps sooner than at 0.2 on each of three seeds (RESULTS.md).
-        training_mixture={"yes_no": 0.45, "arithmetic": 0.25, "facts": 0.3},
+        # Vesara's animal from another's in the context. At 0.3 the lookup formed 750+ steps
+        # sooner than at 0.2 on each of three seeds; arithmetic at 0.35 rather than 0.25 took
+        # subtractions like 10 - 5 from 78% to 99%+ at demo step counts (RESULTS.md, 84-88).
+        training_mixture={"yes_no": 0.35, "arithmetic": 0.35, "facts": 0.3},
         demo_share=1.075,
     ),
 }
