@@ -7,7 +7,15 @@ import torch
 from torch import nn
 
 import cognate.infer.decoder as decoder_module
-from cognate.infer.decoder import INT4_GROUP, Decoder, _Dense, _Int4, decoder_for, top_indices
+from cognate.infer.decoder import (
+    INT4_GROUP,
+    Decoder,
+    _Dense,
+    _Int4,
+    decoder_for,
+    first_argmax,
+    top_indices,
+)
 from cognate.model import CognateModel
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -186,3 +194,14 @@ def test_top_indices_are_the_topk_set(vocab, k):
     found = top_indices(logits, k).sort(dim=-1).values
     expected = logits.topk(min(k, vocab), dim=-1).indices.sort(dim=-1).values
     assert torch.equal(found, expected)
+
+
+@pytest.mark.parametrize("vocab", [50_257, 4096, 1000, 61])
+def test_first_argmax_is_argmax_with_its_ties(vocab):
+    torch.manual_seed(0)
+    logits = torch.randn(5, vocab)
+    logits[1, -1] = 100.0  # the partial last block holds the best
+    logits[2, 3] = logits[2, vocab - 2] = 100.0  # tied: the first one wins
+    logits[3, 70:72] = 100.0  # tied inside one block
+    logits[4] = 7.0  # all equal
+    assert torch.equal(first_argmax(logits), logits.argmax(dim=-1))

@@ -138,6 +138,28 @@ def top_indices(logits: Tensor, k: int, block: int = 64) -> Tensor:
     return candidates.gather(1, best)
 
 
+def first_argmax(logits: Tensor, block: int = 64) -> Tensor:
+    """logits [B, V] -> the index [B] of each row's first largest logit, as `argmax`.
+
+    About twice as fast over a large vocabulary on CPU, where `argmax` is a scalar loop and
+    `amax` is vectorized: the first block of `block` logits holding the maximum, then the first
+    maximum in that block.
+    """
+    batch, vocab = logits.shape
+    whole = vocab // block * block
+    if whole < 4 * block:
+        return logits.argmax(dim=-1)
+    maxima = logits[:, :whole].view(batch, -1, block).amax(dim=-1)  # [B, whole / block]
+    if whole < vocab:
+        maxima = torch.cat([maxima, logits[:, whole:].amax(dim=-1, keepdim=True)], dim=1)
+    starts = maxima.argmax(dim=-1, keepdim=True) * block  # [B, 1]
+    # In the last, partial block the positions past the end repeat the last logit: after it.
+    offsets = torch.arange(block, device=logits.device)
+    candidates = (starts + offsets).clamp_(max=vocab - 1)  # [B, block]
+    within = logits.gather(1, candidates).argmax(dim=-1, keepdim=True)
+    return candidates.gather(1, within).squeeze(1)
+
+
 class _RescoredHead:
     """Logits from a quantized copy of the head, the best `RESCORED` of each row then
     recomputed in fp32: the quantized ranking of near-equal logits would otherwise often
@@ -284,9 +306,11 @@ class Decoder:
         self.memory_up = _matvec([model.memory.up], quantize)
         self.combine = _matvec([model.gate.combine], quantize)
         self.to_gate = _matvec([model.gate.to_gate], quantize)
-        self.cross_kv = _matvec([rec.cross_attn.kv_proj], quantize)
+        # Both read the gated x: the cross-attention's keys/values, then z_0 and y_0.
+        self.cross_kv_and_start = _matvec(
+            [rec.cross_attn.kv_proj, rec.init_z, rec.init_y], quantize
+        )
         self.cross_kv_conv = _short_conv(rec.cross_attn, quantize, fused=False)
-        self.start = _matvec([rec.init_z, rec.init_y], quantize)
         self.cross_q = _matvec([rec.cross_attn.q_proj], quantize, rec.attn_norm)
         self.cross_out = _matvec([rec.cross_attn.out_proj], quantize)
         self.z_gate_up = _matvec([rec.z_mlp.gate_proj, rec.z_mlp.up_proj], quantize, rec.z_norm)
@@ -368,7 +392,7 @@ class Decoder:
         g = torch.sigmoid(self.to_gate(F.relu(self.combine(torch.cat([h_in, m], dim=-1)))))
         x = (g * h + (1.0 - g) * m).to(dtype)
 
-        cross = self.cross_kv(x)
+        cross, start = self.cross_kv_and_start(x).split(2 * config.d_model, dim=-1)
         if self.cross_kv_conv is not None:
             cross = self.cross_kv_conv(cross, history, len(self.blocks))
         k, v = cross.view(batch, 2, heads, 1, head_dim).unbind(1)
@@ -384,7 +408,7 @@ class Decoder:
         def halt_logit(z: Tensor) -> Tensor:
             return self.halting(_normalized(z, self.eps)).squeeze(-1)
 
-        z, y = self.start(x).float().chunk(2, dim=-1)
+        z, y = start.float().chunk(2, dim=-1)
         threshold = config.act_threshold if threshold is None else threshold
         y, steps = run_recursion(z, y, recursion_step, halt_logit, threshold, config.t_max)
         state.position += 1

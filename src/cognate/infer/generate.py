@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from cognate.errors import CognateError
-from cognate.infer.decoder import QUANTIZE_MODES, decoder_for
+from cognate.infer.decoder import QUANTIZE_MODES, decoder_for, first_argmax
 from cognate.model import CognateModel
 
 
@@ -87,7 +87,7 @@ def pick_next(
     """logits [B, V] (fp32) -> next token ids [B]. seen [B, V] feeds the repetition penalty."""
     logits = apply_repetition_penalty(logits, seen, sampling.repetition_penalty)
     if sampling.is_greedy:
-        return logits.argmax(dim=-1)
+        return first_argmax(logits)
     # Shift the maximum to 0 first, so that a tiny temperature gives -inf, never inf - inf.
     logits = (logits - logits.amax(dim=-1, keepdim=True)) / sampling.temperature
     if sampling.top_k is not None:
