@@ -196,7 +196,7 @@ def test_top_indices_are_the_topk_set(vocab, k):
     assert torch.equal(found, expected)
 
 
-@pytest.mark.parametrize("vocab", [50_257, 4096, 1000, 61])
+@pytest.mark.parametrize("vocab", [50_257, 16_400, 4096, 61])
 def test_first_argmax_is_argmax_with_its_ties(vocab):
     torch.manual_seed(0)
     logits = torch.randn(5, vocab)

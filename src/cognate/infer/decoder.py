@@ -30,6 +30,7 @@ from cognate.model.model import run_recursion
 QUANTIZE_MODES = (None, "int8", "int4")
 INT4_GROUP = 32  # inputs of a row sharing one int4 scale and offset
 SPLIT_NUMEL = 1 << 18  # fp32 matrices from this size are multiplied on every thread
+BLOCKWISE_ARGMAX_FROM = 16_384  # vocabulary size from which `first_argmax` goes by blocks
 RESCORED = 16  # quantized head: how many of the largest logits per row are recomputed in fp32
 
 MatVec = Callable[[Tensor], Tensor]  # x [B, in] -> [B, out]
@@ -141,14 +142,15 @@ def top_indices(logits: Tensor, k: int, block: int = 64) -> Tensor:
 def first_argmax(logits: Tensor, block: int = 64) -> Tensor:
     """logits [B, V] -> the index [B] of each row's first largest logit, as `argmax`.
 
-    About twice as fast over a large vocabulary on CPU, where `argmax` is a scalar loop and
-    `amax` is vectorized: the first block of `block` logits holding the maximum, then the first
-    maximum in that block.
+    On CPU `argmax` is a scalar loop and `amax` is vectorized: over a large vocabulary it is
+    faster to find the first block of `block` logits holding the maximum, then the first
+    maximum in that block (37 against 104 us for 50,257 logits on this project's machine; plain
+    `argmax` wins below ~16,000, 10 against 30 us for 4,096).
     """
     batch, vocab = logits.shape
-    whole = vocab // block * block
-    if whole < 4 * block:
+    if vocab < BLOCKWISE_ARGMAX_FROM:
         return logits.argmax(dim=-1)
+    whole = vocab // block * block
     maxima = logits[:, :whole].view(batch, -1, block).amax(dim=-1)  # [B, whole / block]
     if whole < vocab:
         maxima = torch.cat([maxima, logits[:, whole:].amax(dim=-1, keepdim=True)], dim=1)
