@@ -6,12 +6,12 @@ from dataclasses import replace
 from typing import Any
 
 from torch import nn
-from torch.optim import AdamW, Optimizer
+from torch.optim import Optimizer
 
 from cognate.config import OPTIMIZERS
 from cognate.errors import CognateError
 from cognate.model.attention import ShortConv
-from cognate.optim.mugrokfast import MuGrokfast, MuGrokfastConfig
+from cognate.optim.mugrokfast import MuGrokfast, MuGrokfastConfig, fused_adamw
 from cognate.optim.qk_clip import enable_qk_clip
 
 MUON_SCOPES = ("blocks", "memory", "gate", "recursion")  # top-level modules with hidden matrices
@@ -83,7 +83,7 @@ def build_optimizer(
 
     optimizer: Optimizer
     if name == "adamw":
-        optimizer = AdamW(
+        optimizer = fused_adamw(
             [
                 group("decay", "muon", "adamw_decay", decay=True),
                 group("no_decay", "adamw_no_decay", decay=False),
