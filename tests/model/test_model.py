@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from cognate.config import model_config
 from cognate.model import IGNORE_INDEX, CognateModel
@@ -145,6 +146,24 @@ def test_training_output_reports_steps_and_gate(small_config):
     assert 1.0 <= float(out.halt_steps_mean) <= small_config.t_max
     assert 0.0 < float(out.gate_mean) < 1.0
     assert out.n_targets == 3 * 16
+
+
+def test_training_losses_are_those_of_every_steps_logits(small_config):
+    torch.manual_seed(0)
+    model = CognateModel(small_config)
+    ids = torch.randint(0, small_config.vocab_size, (3, 16))
+    labels = torch.roll(ids, -1, dims=1)
+    labels[:, ::3] = IGNORE_INDEX  # targets at some positions only
+    out = model(ids, labels)
+    with torch.no_grad():
+        step_logits = model.step_logits(ids)[:, labels != IGNORE_INDEX]  # [T, N, V]
+    targets = labels[labels != IGNORE_INDEX]
+    losses = torch.stack([F.cross_entropy(logits, targets) for logits in step_logits])
+    weights = torch.tensor(small_config.step_weights())
+    torch.testing.assert_close(out.step_losses, losses)
+    torch.testing.assert_close(out.lm_loss, (weights / weights.sum() * losses).sum())
+    accuracy = (step_logits.argmax(dim=-1) == targets).float().mean(dim=1)
+    torch.testing.assert_close(out.step_accuracy, accuracy)
 
 
 def test_a_tiny_model_overfits_one_batch(small_config):

@@ -358,22 +358,27 @@ class CognateModel(nn.Module):
         weights = self.config.step_weights()[-t_max:]
         weights = [w / sum(weights) for w in weights]
         z, y = self.recursion.start(x_q)
-        lm_loss = act_loss = torch.zeros((), device=input_ids.device)
-        step_losses, step_accuracy, halt_probs = [], [], []
-        for t in range(t_max):
+        step_outputs, halt_logits = [], []
+        for _ in range(t_max):
             z, y = self.recursion.step(z, y, enc.cross_kv, cos, sin, mask)
-            y_target = self.head_norm(y[query_is_target])  # [N, D]
-            ce, correct = head_cross_entropy(y_target, self.embed.weight, targets)
-            halt_logits = self.halting(z[query_is_target])
-            lm_loss = lm_loss + weights[t] * ce
-            act_loss = act_loss + halting_loss(halt_logits, correct) / t_max
-            step_losses.append(ce.detach())
-            step_accuracy.append(correct.float().mean())
-            halt_probs.append(torch.sigmoid(halt_logits.detach()))
+            step_outputs.append(self.head_norm(y[query_is_target]))  # [N, D]
+            halt_logits.append(self.halting(z[query_is_target]))  # [N]
             z, y = z.detach(), y.detach()  # deep supervision: each step learns on its own
 
+        # Every step's targets in one head pass: the 50,257 x D weight is cast and its
+        # gradient formed once, not once per step. Step t's rows weigh weights[t] / N.
+        n = targets.numel()
+        row_weights = torch.tensor(weights, device=targets.device).repeat_interleave(n)
+        head = head_cross_entropy(
+            torch.cat(step_outputs), self.embed.weight, targets.repeat(t_max), row_weights / n
+        )
+        lm_loss = head.loss
+        correct = head.correct.view(t_max, n)
+        act_loss = sum(map(halting_loss, halt_logits, correct)) / t_max
+        halt_probs = torch.sigmoid(torch.stack(halt_logits).detach())
+
         gate_loss = gate_entropy_loss(enc.gate)
-        steps = halting_steps(torch.stack(halt_probs), self.config.act_threshold).float()
+        steps = halting_steps(halt_probs, self.config.act_threshold).float()
         loss = (
             lm_loss
             + self.config.act_loss_weight * act_loss
@@ -382,8 +387,8 @@ class CognateModel(nn.Module):
         return ModelOutput(
             loss=loss,
             lm_loss=lm_loss.detach(),
-            step_losses=torch.stack(step_losses),
-            step_accuracy=torch.stack(step_accuracy),
+            step_losses=head.row_losses.view(t_max, n).mean(dim=1),
+            step_accuracy=correct.float().mean(dim=1),
             act_loss=act_loss.detach(),
             gate_loss=gate_loss.detach(),
             gate_mean=enc.gate.detach().float().mean(),
