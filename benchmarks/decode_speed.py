@@ -60,6 +60,8 @@ KINDS = ("cached", *QUANTIZED, "recompute")
 PROMPT_TOKENS = 25
 NEW_TOKENS = (50, 200)
 ALL_STEPS = 2.0  # an act threshold no halting probability reaches
+# Issue 5's targets for phase1 at 200 new tokens: tokens/s, and tokens/s over recompute's
+TARGET_TOKENS_PER_S, TARGET_SPEEDUP = 200.0, 10.0
 REPEATS = 3  # timed runs per speed; the fastest is reported, with the median
 GPT2_SIZE = 50_257
 
@@ -309,6 +311,32 @@ def speed_rows(preset: str, kinds: dict[str, dict]) -> list[str]:
     return rows
 
 
+def target_lines(kinds: dict[str, dict]) -> list[str]:
+    """phase1 at 200 new tokens against the targets, per cached decoding and act threshold."""
+    lines = [
+        "",
+        f"phase1, {NEW_TOKENS[-1]} new tokens, against the targets (≥ "
+        f"{TARGET_TOKENS_PER_S:.0f} tokens/s, ≥ {TARGET_SPEEDUP:.0f}× recompute):",
+        "",
+    ]
+    last = {
+        kind: [r for r in kinds[kind]["runs"] if r["n_new"] == NEW_TOKENS[-1]] for kind in KINDS
+    }
+    for i, recompute in enumerate(last["recompute"]):
+        threshold = recompute["threshold"]
+        which = "every token at T_max" if threshold == ALL_STEPS else "the model's"
+        for kind in ("cached", *QUANTIZED):
+            run, label = last[kind][i], "cached fp32" if kind == "cached" else f"cached {kind}"
+            speed, ratio = run["tokens_per_s"], run["tokens_per_s"] / recompute["tokens_per_s"]
+            met = speed >= TARGET_TOKENS_PER_S and ratio >= TARGET_SPEEDUP
+            lines.append(
+                f"- {label}, act threshold {threshold:g} ({which}): {speed:.1f} tokens/s "
+                f"(median {run['median_tokens_per_s']:.1f}), {ratio:.1f}× recompute: "
+                f"{'both met' if met else 'not met'}."
+            )
+    return lines
+
+
 def agreement_lines(agreement: dict) -> list[str]:
     a, n = agreement, agreement["prompts"]
     return [
@@ -366,6 +394,8 @@ def report(
     for preset, kinds in results.items():
         memory = " | ".join(f"{kinds[kind]['peak_rss_mb']:.0f} MB" for kind in KINDS)
         lines.append(f"| {preset} | {kinds['cached']['load_seconds']:.2f} s | {memory} |")
+    if "phase1" in results:
+        lines += target_lines(results["phase1"])
     lines += [
         "",
         "Seed report: load 2–3 s, 5–10 tokens/s on a GPU, ~1.5 GB per model. Peak RSS covers the "
