@@ -10,9 +10,8 @@ weights halt arbitrarily, so every speed is also measured with an act threshold 
 (every token takes all T_max steps: the worst case). Every speed is the fastest of three runs
 back to back, with their median. Each kind of decoding loads the same saved checkpoint with
 `cognate.load` in a fresh subprocess, so that its peak resident memory (VmHWM) is its own;
-they run back to back. Another subprocess measures what model-side
-changes would give (batching, a smaller vocabulary). --threads sets torch's threads in every
-subprocess.
+they run back to back. Another subprocess measures what model-side changes would give
+(batching, a smaller vocabulary). --threads sets torch's threads in every subprocess.
 
 Random weights give nearly equal logits, so quantized and fp32 decoding soon pick different
 tokens; --agreement CKPT also compares their greedy answers on a trained checkpoint's

@@ -34,11 +34,11 @@ class _HeadCrossEntropy(torch.autograd.Function):
         n, vocab = x.shape[0], weight.shape[0]
         xc, wc = x.to(dtype), weight.to(dtype)
         exact = torch.promote_types(dtype, torch.float32)  # of the softmax and the sums
-        row_weights = row_weights.to(exact)[:, None]
+        row_weights = row_weights.to(exact)
         row_losses = torch.empty(n, dtype=exact, device=x.device)
         correct = torch.empty(n, dtype=torch.bool, device=x.device)
         grad_x = torch.empty_like(x)
-        grad_weight = torch.zeros_like(weight, dtype=exact) if n == 0 else None
+        grad_weight = None
         buffered = max(GRADIENT_BUFFER_BYTES // (vocab * xc.element_size()), ROWS_PER_BLOCK)
         buffered = max(min(buffered // ROWS_PER_BLOCK * ROWS_PER_BLOCK, n), 1)
         grad_logits = torch.empty(buffered, vocab, dtype=dtype, device=x.device)
@@ -59,16 +59,18 @@ class _HeadCrossEntropy(torch.autograd.Function):
                 probs = exp.div_(total)
                 probs.scatter_add_(1, block_targets, probs.new_full(block_targets.shape, -1.0))
                 in_chunk = slice(rows.start - chunk.start, rows.stop - chunk.start)
-                chunk_grad[in_chunk] = probs.mul_(row_weights[rows])
+                chunk_grad[in_chunk] = probs.mul_(row_weights[rows, None])
             grad_x[chunk] = chunk_grad @ wc
             chunk_grad_weight = chunk_grad.T @ xc[chunk]
             if grad_weight is None:
                 grad_weight = chunk_grad_weight.to(exact)
             else:
                 grad_weight += chunk_grad_weight
+        if grad_weight is None:  # no rows
+            grad_weight = torch.zeros_like(weight)
         ctx.save_for_backward(grad_x, grad_weight.to(weight.dtype))
         ctx.mark_non_differentiable(row_losses, correct)
-        return (row_weights.squeeze(1) * row_losses).sum(), row_losses, correct
+        return (row_weights * row_losses).sum(), row_losses, correct
 
     @staticmethod
     def backward(ctx, grad_loss: Tensor, _grad_rows: Tensor | None, _grad_correct: Tensor | None):
