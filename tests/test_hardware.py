@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from cognate import hardware
+from cognate.errors import CognateError
 from cognate.train.trainer import resolve_precision
 
 CPU = torch.device("cpu")
@@ -80,3 +81,11 @@ def test_keep_freed_memory_keeps_a_large_freed_tensor_for_reuse():
     # glibc's default hands a 256 MB block back when it is freed; kept, it stays resident
     assert resident_mb_after_a_freed_tensor("default") < 64
     assert resident_mb_after_a_freed_tensor("keep") > 192
+
+
+def test_compiling_on_a_cpu_without_a_cpp_compiler_is_refused_in_one_line(monkeypatch):
+    hardware.check_compiler(torch.device("cpu"))  # this machine has one
+    monkeypatch.setattr(hardware.shutil, "which", lambda name: None)
+    with pytest.raises(CognateError, match="--compile on a CPU needs the C\\+\\+ compiler"):
+        hardware.check_compiler(torch.device("cpu"))
+    hardware.check_compiler(torch.device("cuda"))  # Triton's kernels: no C++ compiler needed

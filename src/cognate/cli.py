@@ -149,7 +149,13 @@ def train(
         typer.Option(help="Recursion steps (T_max); 1 turns the recursion off, for ablations."),
     ] = None,
     compile_model: Annotated[
-        bool, typer.Option("--compile", help="torch.compile the training model.")
+        bool,
+        typer.Option(
+            "--compile",
+            help="torch.compile the training model: phase1 trained 1.06-1.58x faster on 2 "
+            "CPU cores; the first steps compile (minutes, counted in --minutes); needs a C++ "
+            "compiler.",
+        ),
     ] = False,
     wandb: Annotated[
         bool, typer.Option(help="Log to Weights & Biases (offline by default).")

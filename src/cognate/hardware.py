@@ -5,9 +5,12 @@ from __future__ import annotations
 import ctypes
 import functools
 import platform
+import shutil
 import time
 
 import torch
+
+from cognate.errors import CognateError
 
 # bf16 must beat fp32 by this much to be worth autocast's casts and its lost precision.
 FAST_BF16_SPEEDUP = 1.3
@@ -79,3 +82,18 @@ def keep_freed_memory() -> bool:
     # settings are needed. mallopt returns 1 on success.
     heap_kept = libc.mallopt(_M_TRIM_THRESHOLD, ctypes.c_int(2**31 - 1))
     return bool(heap_kept and libc.mallopt(_M_MMAP_MAX, 0))
+
+
+def check_compiler(device: torch.device) -> None:
+    """`torch.compile` on a CPU builds C++ kernels: without a compiler it fails at the first
+    step with a long traceback, so say it before training starts."""
+    if device.type != "cpu":
+        return
+    from torch._inductor import config  # slow to import: only for --compile
+
+    compiler = config.cpp.cxx[1]  # $CXX, else g++ (clang++ on macOS)
+    if shutil.which(compiler) is None:
+        raise CognateError(
+            f"--compile on a CPU needs the C++ compiler {compiler!r}, which is not on PATH: "
+            "install it (or set CXX to another), or train without --compile"
+        )

@@ -203,3 +203,26 @@ def test_the_schedule_warms_up_holds_until_decay_start_then_decays_to_the_floor(
 def test_a_decay_start_outside_the_budget_is_refused():
     with pytest.raises(CognateError, match="decay-start must be in"):
         TrainConfig(decay_start=1.0)
+
+
+def test_a_compiled_training_step_gives_the_eager_steps_losses_and_weights(tmp_path):
+    """`--compile` changes the speed, not the training (fp32, a 1-layer model, two steps on one
+    batch: a second row length would compile again, a minute on CI)."""
+    small = {**SMALL_MODEL, "n_layers": 1, "t_max": 2, "micro_steps": 1}
+    runs = {}
+    for compiled in (False, True):
+        trainer = Trainer(
+            _options(tmp_path / str(compiled), compile=compiled, model_overrides=small)
+        )
+        assert hasattr(trainer.train_model, "_orig_mod") == compiled  # torch.compile's wrapper
+        first = trainer.stream.batch(0)
+        trainer.stream.batch = lambda step, difficulty, first=first: first
+        losses = []
+        for _ in range(2):
+            losses.append(trainer._train_step()["loss"])
+            trainer.step += 1
+        runs[compiled] = losses, {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    (eager_losses, eager_weights), (compiled_losses, compiled_weights) = runs[False], runs[True]
+    assert compiled_losses == pytest.approx(eager_losses, rel=1e-4)
+    for name, weight in eager_weights.items():
+        torch.testing.assert_close(compiled_weights[name], weight, rtol=1e-4, atol=1e-5, msg=name)

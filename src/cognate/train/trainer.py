@@ -61,7 +61,7 @@ from cognate.evaluate.suites import (
     examples_to_items,
     run_items,
 )
-from cognate.hardware import has_fast_bf16, keep_freed_memory
+from cognate.hardware import check_compiler, has_fast_bf16, keep_freed_memory
 from cognate.infer.generate import Sampling
 from cognate.model import CognateModel, ModelOutput
 from cognate.optim import build_optimizer, mugrokfast_config
@@ -238,6 +238,7 @@ class Trainer:
         self.model = CognateModel(self.model_config).to(self.dist.device)
         self.train_model = self.dist.wrap(self.model)
         if options.compile:
+            check_compiler(self.dist.device)
             self.train_model = torch.compile(self.train_model)
         self.optimizer = build_optimizer(
             self.model,
