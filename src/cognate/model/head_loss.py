@@ -41,27 +41,29 @@ class _HeadCrossEntropy(torch.autograd.Function):
         grad_weight = None
         buffered = max(GRADIENT_BUFFER_BYTES // (vocab * xc.element_size()), ROWS_PER_BLOCK)
         buffered = max(min(buffered // ROWS_PER_BLOCK * ROWS_PER_BLOCK, n), 1)
-        grad_logits = torch.empty(buffered, vocab, dtype=dtype, device=x.device)
+        # Vocabulary-major [V, rows]: weight @ x.T ran 2-3x faster than x @ weight.T (K = D is
+        # short), and the softmax's sums over the vocabulary are then over contiguous columns.
+        grad_logits = torch.empty(vocab, buffered, dtype=dtype, device=x.device)
         for chunk_start in range(0, n, buffered):
             chunk = slice(chunk_start, min(chunk_start + buffered, n))
-            chunk_grad = grad_logits[: chunk.stop - chunk.start]
+            chunk_grad = grad_logits[:, : chunk.stop - chunk.start]
             for start in range(chunk.start, chunk.stop, ROWS_PER_BLOCK):
                 rows = slice(start, min(start + ROWS_PER_BLOCK, chunk.stop))
-                block_targets = targets[rows, None]
-                logits = (xc[rows] @ wc.T).to(exact)  # [b, V]
-                target_logit = logits.gather(1, block_targets)  # [b, 1]
-                max_logit = logits.amax(dim=1, keepdim=True)
-                correct[rows] = (target_logit >= max_logit).squeeze(1)
-                exp = logits.sub_(max_logit).exp_()  # in place: the block's one [b, V] buffer
-                total = exp.sum(dim=1, keepdim=True)
-                row_losses[rows] = (max_logit + total.log() - target_logit).squeeze(1)
+                block_targets = targets[None, rows]
+                logits = (wc @ xc[rows].T).to(exact)  # [V, b]
+                target_logit = logits.gather(0, block_targets)  # [1, b]
+                max_logit = logits.amax(dim=0, keepdim=True)
+                correct[rows] = (target_logit >= max_logit).squeeze(0)
+                exp = logits.sub_(max_logit).exp_()  # in place: the block's one [V, b] buffer
+                total = exp.sum(dim=0, keepdim=True)
+                row_losses[rows] = (max_logit + total.log() - target_logit).squeeze(0)
                 # d(loss)/d logits = row weight * (softmax - one_hot(target))
                 probs = exp.div_(total)
-                probs.scatter_add_(1, block_targets, probs.new_full(block_targets.shape, -1.0))
+                probs.scatter_add_(0, block_targets, probs.new_full(block_targets.shape, -1.0))
                 in_chunk = slice(rows.start - chunk.start, rows.stop - chunk.start)
-                chunk_grad[in_chunk] = probs.mul_(row_weights[rows, None])
-            grad_x[chunk] = chunk_grad @ wc
-            chunk_grad_weight = chunk_grad.T @ xc[chunk]
+                chunk_grad[:, in_chunk] = probs.mul_(row_weights[None, rows])
+            grad_x[chunk] = chunk_grad.T @ wc
+            chunk_grad_weight = chunk_grad @ xc[chunk]
             if grad_weight is None:
                 grad_weight = chunk_grad_weight.to(exact)
             else:
