@@ -86,7 +86,8 @@ def keep_freed_memory() -> bool:
 
 def check_compiler(device: torch.device) -> None:
     """`torch.compile` on a CPU builds C++ kernels: without a compiler it fails at the first
-    step with a long traceback, so say it before training starts."""
+    step with a long traceback, so say it before training starts. (On a GPU the kernels are
+    Triton's, which finds its own C compiler.)"""
     if device.type != "cpu":
         return
     from torch._inductor import config  # slow to import: only for --compile
