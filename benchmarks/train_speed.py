@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -237,22 +238,27 @@ def run_config(config: Config, quick: bool, tmp: Path) -> dict:
     return figures
 
 
+def flops_per_second(product: Callable[[], torch.Tensor], flops: float, seconds: float) -> float:
+    """FLOP/s of `product` (`flops` a call), called for at least `seconds` after one warm-up."""
+    product()
+    count, started = 0, time.perf_counter()
+    while count < 3 or time.perf_counter() - started < seconds:
+        product()
+        count += 1
+    return flops * count / (time.perf_counter() - started)
+
+
 def matmul_flops(dtype: torch.dtype, threads: int, size: int = 1024, seconds: float = 1.0) -> float:
     """torch.mm size³ FLOP/s in this process with `threads` threads."""
     torch.set_num_threads(threads)
     a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
-    torch.mm(a, b)
-    count, started = 0, time.perf_counter()
-    while count < 3 or time.perf_counter() - started < seconds:
-        torch.mm(a, b)
-        count += 1
-    return 2 * size**3 * count / (time.perf_counter() - started)
+    return flops_per_second(lambda: torch.mm(a, b), 2 * size**3, seconds)
 
 
 class Peaks(NamedTuple):
     """Measured torch.mm FLOP/s: `one_thread` [precision], `all_cores` [precision] with a
-    thread per core (1024³ and 2048³, the faster), and `head`: phase1's LM-head product
-    (2,048 rows × 320 @ 320 × 50,257) in bf16 on one thread."""
+    thread per core (1024³ and 2048³, the faster), and `head`: phase1's LM-head logits product
+    as training computes it (50,257 × 320 @ 320 × 2,048 rows) in bf16 on one thread."""
 
     one_thread: dict[str, float]
     all_cores: dict[str, float]
@@ -280,17 +286,13 @@ class Peaks(NamedTuple):
 
 
 def head_matmul_flops(seconds: float = 1.0) -> float:
-    """FLOP/s of phase1's LM-head logits product in bf16 on one thread."""
+    """FLOP/s of phase1's LM-head logits product in bf16 on one thread, vocabulary-major as
+    `head_cross_entropy` computes it."""
     torch.set_num_threads(1)
     phase1 = PRESETS["phase1"]
     x = torch.randn(BATCH * LENGTH, phase1.d_model, dtype=torch.bfloat16)
     weight = torch.randn(phase1.vocab_size, phase1.d_model, dtype=torch.bfloat16)
-    x @ weight.T
-    count, started = 0, time.perf_counter()
-    while count < 3 or time.perf_counter() - started < seconds:
-        x @ weight.T
-        count += 1
-    return 2 * x.numel() * phase1.vocab_size * count / (time.perf_counter() - started)
+    return flops_per_second(lambda: weight @ x.T, 2 * x.numel() * phase1.vocab_size, seconds)
 
 
 def measure_peaks() -> Peaks:
@@ -392,9 +394,10 @@ def report(rows: list[tuple[Config, dict]], measured: list[Peaks], header: str) 
         f"`torch.mm` in this run ({len(measured)} measurements), GFLOP/s: 1024³ on 1 thread "
         f"fp32 {span(one['fp32'])}, bf16 {span(one['bf16'])}; on {cores} threads (1024³ or "
         f"2048³, the faster) fp32 {span(every['fp32'])}, bf16 {span(every['bf16'])}. Peak for "
-        f"{cores} cores: {peaks.of(cores) / 1e9:,.0f} GFLOP/s in bf16. phase1's LM-head product "
-        f"(2,048 × 320 @ 320 × 50,257) in bf16 on 1 thread: {span([p.head for p in measured])} "
-        f"GFLOP/s, at best {peaks.head / peaks.one_thread['bf16']:.0%} of the 1-thread peak.",
+        f"{cores} cores: {peaks.of(cores) / 1e9:,.0f} GFLOP/s in bf16. phase1's LM-head logits "
+        "product (50,257 × 320 @ 320 × 2,048, as training computes it) in bf16 on 1 thread: "
+        f"{span([p.head for p in measured])} GFLOP/s, at best "
+        f"{peaks.head / peaks.one_thread['bf16']:.0%} of the 1-thread peak.",
         "",
         f"Reference (the seed's public implementation, phase1, batch 8 × 256, measured idle on "
         "the AVX2 EPYC this project first ran on; a faster CPU flatters the ratios to it): "
