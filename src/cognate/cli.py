@@ -153,7 +153,7 @@ def train(
         typer.Option(
             "--compile",
             help="torch.compile the training model: phase1 on the synthetic stream trained "
-            "1.06-1.58x faster on 2 CPU cores; the first steps compile (minutes, counted in "
+            "1.06-2.33x faster on 2 CPU cores; the first steps compile (minutes, counted in "
             "--minutes); needs a C++ compiler.",
         ),
     ] = False,
