@@ -37,7 +37,7 @@ from cognate.evaluate.suites import (
 from cognate.infer.bundle import load
 from cognate.infer.generate import Sampling
 from cognate.model import CognateModel
-from cognate.rundir import read_metrics
+from cognate.rundir import TOKENIZER_FILE, read_metrics
 
 TESTED = "best"
 SAMPLED = Sampling(temperature=0.7, max_new_tokens=24, seed=2025, stop=("\n",))
@@ -78,7 +78,7 @@ def _groups(examples: list, results: list[PromptResult]) -> dict[str, float]:
 def _inventory(run_dir: Path) -> list[dict[str, Any]]:
     rows = []
     for meta_file in sorted(run_dir.glob("*.json")):
-        if meta_file.name == "tokenizer.json":
+        if meta_file.name == TOKENIZER_FILE:
             continue
         try:
             meta, files = read_metadata(meta_file.with_suffix(""))

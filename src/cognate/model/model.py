@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cognate.config import ModelConfig
+from cognate.config import IGNORE_INDEX, ModelConfig
 from cognate.model.act import HaltingHead, halting_loss, halting_steps
 from cognate.model.attention import (
     Attention,
@@ -35,8 +35,6 @@ from cognate.model.head_loss import head_cross_entropy
 from cognate.model.layers import RMSNorm, Rotary, SwiGLU
 from cognate.model.memory import LongTermMemory
 from cognate.model.trm import Recursion
-
-IGNORE_INDEX = -100
 
 
 def _segment_starts(segments: Tensor) -> Tensor:
