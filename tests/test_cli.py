@@ -17,7 +17,7 @@ import cognate
 from cognate.cli import main
 from cognate.config import PRESETS, model_config
 from cognate.infer.chat import ChatSession
-from cognate.infer.generate import Sampling
+from cognate.infer.sampling import Sampling
 from cognate.model import CognateModel
 
 pytestmark = pytest.mark.usefixtures("one_thread")

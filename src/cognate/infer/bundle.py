@@ -13,8 +13,8 @@ from cognate.checkpoint import load_checkpoint, model_from_checkpoint
 from cognate.config import ModelConfig
 from cognate.data.tokenizer import TOKENIZER_FILE, Tokenizer, TokenizerError
 from cognate.errors import CognateError
-from cognate.infer.decoder import QUANTIZE_MODES
-from cognate.infer.generate import Generation, Sampling, generate, stream_text
+from cognate.infer.generate import Generation, generate, stream_text
+from cognate.infer.sampling import QUANTIZE_MODES, Sampling
 from cognate.model import CognateModel
 
 
