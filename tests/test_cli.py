@@ -1,20 +1,24 @@
-"""The `cognate` commands test, generate and chat, run as a user would: output, exit codes,
-and one-line errors (through `cli.main`, which turns a CognateError into `error: ...`)."""
+"""The `cognate` commands inspect, test, generate and chat, run as a user would: output, exit
+codes, and one-line errors (through `cli.main`, which turns a CognateError into `error: ...`)."""
 
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
 from pathlib import Path
 
 import pytest
+import torch
 
 import cognate
 from cognate.cli import main
+from cognate.config import PRESETS, model_config
 from cognate.infer.chat import ChatSession
-from cognate.infer.generate import Sampling
+from cognate.infer.sampling import Sampling
+from cognate.model import CognateModel
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -43,6 +47,69 @@ def assert_one_error_line(err: str, *parts: str) -> None:
     assert "Traceback" not in err
     for part in parts:
         assert part in err
+
+
+# inspect's components, by the model's top-level modules (the LM head is tied to `embed`)
+COMPONENTS = {
+    "embedding (tied LM head)": ("embed",),
+    "backbone layers": ("blocks", "backbone_norm"),
+    "long-term memory": ("memory",),
+    "MAG gate": ("gate",),
+    "TRM recursion": ("recursion", "head_norm"),
+    "ACT head": ("halting",),
+}
+
+
+def expected_counts(model: CognateModel) -> dict[str, str]:
+    """What inspect should print for `model`, counted from its parameters' names."""
+    counts = {
+        name: sum(p.numel() for key, p in model.named_parameters() if key.split(".")[0] in tops)
+        for name, tops in COMPONENTS.items()
+    }
+    counts["total"] = sum(p.numel() for p in model.parameters())
+    return {name: f"{count:,}" for name, count in counts.items()}
+
+
+def printed_counts(out: str) -> dict[str, str]:
+    """The component/parameters rows of inspect's table."""
+    return dict(re.findall(r"^│ (\S.*?) +│ +([\d,]+) │$", out, flags=re.M))
+
+
+@pytest.mark.parametrize(
+    ("preset", "spec"), [*((name, None) for name in PRESETS), ("tiny", "memory")]
+)
+def test_inspect_a_preset_prints_its_parameters_per_component(run_cli, preset, spec):
+    code, out, err = run_cli("inspect", "--preset", preset, *(["--spec", spec] if spec else []))
+    assert (code, err) == (0, "")
+    config = model_config(preset, spec)
+    with torch.device("meta"):
+        model = CognateModel(config)
+    counts = printed_counts(out)
+    assert counts == expected_counts(model)
+    assert counts["embedding (tied LM head)"] == f"{config.vocab_size * config.d_model:,}"
+    assert f"d_mem={config.d_mem}," in out  # the config, with the specialization applied
+
+
+def test_inspect_a_checkpoint_prints_its_parameters_and_metadata(run_cli, tiny_checkpoint):
+    code, out, err = run_cli("inspect", tiny_checkpoint)
+    assert (code, err) == (0, "")
+    assert printed_counts(out) == expected_counts(cognate.load(tiny_checkpoint).model)
+    assert '"spec": "reasoning"' in out  # the checkpoint's metadata
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give either a checkpoint path or --preset NAME"),
+        (["x/best", "--preset", "tiny"], "give either a checkpoint path or --preset NAME"),
+        (["--preset", "huge"], f"unknown preset 'huge'; choose one of: {', '.join(PRESETS)}"),
+        (["--preset", "tiny", "--spec", "poetry"], "unknown specialization 'poetry'"),
+    ],
+)
+def test_inspect_refuses_bad_input_in_one_line(run_cli, args, message):
+    code, out, err = run_cli("inspect", *args)
+    assert (code, out) == (1, "")
+    assert_one_error_line(err, message)
 
 
 @pytest.mark.parametrize("command", ["test", "generate", "chat"])

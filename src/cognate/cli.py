@@ -152,9 +152,8 @@ def train(
         bool,
         typer.Option(
             "--compile",
-            help="torch.compile the training model: phase1 on the synthetic stream trained "
-            "1.06-2.33x faster on 2 CPU cores; the first steps compile (minutes, counted in "
-            "--minutes); needs a C++ compiler.",
+            help="torch.compile the training model: the first steps compile (counted in "
+            "--minutes); needs a C++ compiler. What it gains: benchmarks/results/train_speed.md.",
         ),
     ] = False,
     wandb: Annotated[
@@ -375,8 +374,9 @@ def demo(
     minutes: Annotated[
         float,
         typer.Option(
-            help="Total budget: training of all three models plus testing. With 30, reasoning "
-            "trains 7.65 minutes and memory and speed 9.675 each (they need the steps more)."
+            help="Total budget: training of all three models plus testing. Training minutes "
+            "are split by the specializations' demo shares: memory and speed get more (they "
+            "need the steps more)."
         ),
     ] = 30.0,
     ablation: Annotated[

@@ -13,6 +13,9 @@ from typing import Any
 
 from cognate.errors import CognateError
 
+# A label that takes no loss (padding, prompts): the data writes it, the model's loss skips it.
+IGNORE_INDEX = -100
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -99,7 +102,7 @@ PRESETS: dict[str, ModelConfig] = {
         micro_steps=2,
         max_seq_len=512,
     ),
-    # The seed report's shape: 32.57M parameters with the GPT-2 vocabulary.
+    # The seed report's shape: 32,474,721 parameters with the GPT-2 vocabulary.
     "phase1": ModelConfig(
         vocab_size=GPT2_VOCAB_SIZE,
         d_model=320,
@@ -137,9 +140,9 @@ class Specialization:
     # What training draws from when it differs from `mixture` (validation and the test split
     # keep `mixture`): other families that teach a skill the model's own ones need.
     training_mixture: dict[str, float] | None = None
-    # Relative share of `cognate demo`'s training minutes (the three shares sum to 3): reasoning
-    # reaches its best checkpoint in about half of an equal share; memory and speed use the
-    # extra steps (benchmarks/RESULTS.md, "The demo itself").
+    # Relative share of `cognate demo`'s training minutes (`train.demo.training_minutes`):
+    # reasoning reaches its best checkpoint in about half of an equal share; memory and speed
+    # use the extra steps (benchmarks/RESULTS.md, demo 11).
     demo_share: float = 1.0
 
     @property

@@ -3,6 +3,7 @@
 import pytest
 
 import cognate
+from cognate.data.seed_prompts import seed_prompts
 from cognate.errors import CognateError
 from cognate.evaluate import suites
 from cognate.evaluate.metrics import is_correct
@@ -29,10 +30,16 @@ def test_run_items_scores_every_item_in_order(tiny_checkpoint):
     assert exact_match(results) == sum(r.correct for r in results) / 3
 
 
-def test_suite_items():
-    assert len(suite_items("reasoning", "seed")) == 3
-    assert suite_items("memory", "seed")[0].expected == "Paris"
-    with pytest.raises(CognateError, match="unknown suite"):
+def test_all_is_the_specializations_seed_prompts_then_its_held_out_split():
+    seed = suite_items("memory", "seed")
+    assert [(i.prompt, i.expected) for i in seed] == [
+        (p.prompt, p.answer) for p in seed_prompts("memory")
+    ]
+    heldout = suite_items("memory", "heldout")
+    assert len(heldout) == suites.HELDOUT_SIZE
+    assert not {i.prompt for i in seed} & {i.prompt for i in heldout}
+    assert suite_items("memory", "all") == seed + heldout
+    with pytest.raises(CognateError, match="unknown suite 'everything'; choose one of: seed"):
         suite_items("reasoning", "everything")
 
 

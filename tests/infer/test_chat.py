@@ -5,7 +5,7 @@ import pytest
 import cognate
 from cognate.errors import CognateError
 from cognate.infer.chat import ChatSession
-from cognate.infer.generate import Sampling
+from cognate.infer.sampling import Sampling
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -5,7 +5,9 @@ import torch
 
 import cognate
 from cognate.errors import CognateError
-from cognate.infer.generate import Sampling, apply_repetition_penalty, fit_prompts, generate
+from cognate.infer.decoder import Decoder
+from cognate.infer.generate import fit_prompts, generate
+from cognate.infer.sampling import Sampling
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -80,7 +82,6 @@ def test_a_stop_string_ends_the_text_before_it(bundle):
     assert stopped.text == free.text[: free.text.find(stop)]
     streamed = "".join(bundle.stream(PROMPT, greedy=True, max_new_tokens=20, stop=(stop,)))
     assert streamed == stopped.text
-    assert Sampling(stop=stop).stop == (stop,)  # a single string is one stop string
 
 
 def test_streamed_pieces_join_to_the_generated_text(bundle):
@@ -89,42 +90,24 @@ def test_streamed_pieces_join_to_the_generated_text(bundle):
     assert "".join(pieces) == bundle.generate(PROMPT, greedy=True, max_new_tokens=15)
 
 
-def test_repetition_penalty_changes_the_logits_of_seen_tokens_only():
-    logits = torch.tensor([[2.0, -2.0, 2.0, -2.0, 0.5]])
-    seen = torch.tensor([[True, True, False, False, True]])
-    penalized = apply_repetition_penalty(logits, seen, 2.0)
-    assert penalized.tolist() == [[1.0, -4.0, 2.0, -2.0, 0.25]]
-    assert torch.equal(apply_repetition_penalty(logits, seen, 1.0), logits)
-
-
-@pytest.mark.parametrize(
-    "bad",
-    [
-        {"temperature": -0.5},
-        {"temperature": float("nan")},
-        {"top_k": 0},
-        {"top_p": 0.0},
-        {"top_p": 1.5},
-        {"max_new_tokens": 0},
-        {"repetition_penalty": 0.0},
-        {"stop": ("",)},
-        {"quantize": "int2"},
-    ],
-)
-def test_bad_sampling_values_are_refused(bundle, bad):
-    with pytest.raises(CognateError, match="sampling: "):
-        bundle.generate(PROMPT, **bad)
-
-
 @pytest.mark.parametrize("quantize", ["int8", "int4"])
-def test_a_bundle_loaded_with_quantized_weights_decodes_with_them(tiny_checkpoint, quantize):
+def test_a_bundle_loaded_with_quantized_weights_decodes_with_them(
+    tiny_checkpoint, quantize, monkeypatch
+):
     with pytest.raises(CognateError, match="quantize"):
         cognate.load(tiny_checkpoint, quantize="int2")
     quantized = cognate.load(tiny_checkpoint, quantize=quantize)
-    assert quantized.sampling().quantize == quantize
-    assert quantized.sampling(quantize=None).quantize is None
-    [generation] = run(quantized, [PROMPT], greedy=True, max_new_tokens=8)
-    assert len(generation.token_ids) + (generation.finish_reason == "eos") >= 1
+    product_dtypes = []
+    step = Decoder.step
+
+    def recorded_step(decoder, *args, **kwargs):
+        product_dtypes.append(decoder.dtype)
+        return step(decoder, *args, **kwargs)
+
+    monkeypatch.setattr(Decoder, "step", recorded_step)
+    run(quantized, [PROMPT], greedy=True, max_new_tokens=4)
+    run(quantized, [PROMPT], greedy=True, max_new_tokens=4, quantize=None)
+    assert product_dtypes == [torch.bfloat16] * 3 + [torch.float32] * 3
 
 
 def test_max_new_tokens_must_leave_room_for_the_prompt(bundle):
@@ -155,16 +138,18 @@ def test_a_too_long_prompt_keeps_its_last_tokens_with_a_warning(bundle):
     assert long.token_ids == kept.token_ids
 
 
-@pytest.mark.parametrize(("threshold", "expected"), [(0.0, 1), (1.5, 3)])
-def test_the_halting_threshold_sets_the_recursion_steps(bundle, threshold, expected):
-    assert bundle.config.t_max == 3
+@pytest.mark.parametrize(("threshold", "halts_at"), [(0.0, "the first step"), (1.5, "T_max")])
+def test_the_halting_threshold_sets_the_recursion_steps(bundle, threshold, halts_at):
+    expected = 1 if halts_at == "the first step" else bundle.config.t_max
     generations = run(bundle, PROMPTS, greedy=True, max_new_tokens=10, act_threshold=threshold)
     assert all(g.act_steps and set(g.act_steps) == {expected} for g in generations)
 
 
-def test_act_steps_are_reported_per_token(bundle):
+def test_act_steps_are_those_the_model_takes_for_each_token(bundle):
     generations = run(bundle, PROMPTS, greedy=True, max_new_tokens=10)
-    for generation in generations:
-        assert len(generation.act_steps) == len(generation.token_ids)
-        mean = sum(generation.act_steps) / len(generation.act_steps)
-        assert 1 <= mean <= bundle.config.t_max
+    for prompt, generation in zip(PROMPTS, generations, strict=True):
+        prompt_ids = bundle.tokenizer.encode(prompt)
+        ids = torch.tensor([prompt_ids + generation.token_ids])
+        steps = bundle.model.infer(ids).steps[0]  # the steps behind each next token
+        new = len(generation.token_ids)
+        assert steps[len(prompt_ids) - 1 :][:new].tolist() == generation.act_steps

@@ -19,11 +19,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from cognate.config import IGNORE_INDEX
 from cognate.data.tasks import Example, make_examples, sample_mixture
 from cognate.data.tokenizer import Tokenizer
 from cognate.errors import CognateError
-
-IGNORE_INDEX = -100
 
 Row = tuple[list[int], list[int]]  # (input_ids, labels) of one sequence
 

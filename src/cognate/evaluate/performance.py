@@ -29,14 +29,15 @@ def peak_rss_mb() -> float:
 def measure(checkpoint: str | Path) -> dict[str, Any]:
     """Load time, cached decoding tokens/s (ACT halting on, and all steps), peak RSS."""
     from cognate.infer.bundle import load
-    from cognate.infer.generate import Sampling, generate
+    from cognate.infer.generate import generate
+    from cognate.infer.sampling import ALL_STEPS, Sampling
 
     started = time.perf_counter()
     bundle = load(checkpoint)
     load_seconds = time.perf_counter() - started
     ids = [bundle.tokenizer.encode(PROBE_PROMPT)]
     figures: dict[str, Any] = {"load_seconds": round(load_seconds, 3)}
-    for label, threshold in (("halting", None), ("all_steps", 2.0)):
+    for label, threshold in (("halting", None), ("all_steps", ALL_STEPS)):
         # Sampling never stops early here (eos is sampled like any token), so every run makes
         # exactly PROBE_TOKENS tokens; the first run warms up.
         sampling = Sampling(max_new_tokens=PROBE_TOKENS, seed=0, act_threshold=threshold)

@@ -9,6 +9,7 @@ checkpoints, and draws the loss, exact-match and ACT figures.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -35,12 +36,12 @@ from cognate.evaluate.suites import (
     seed_suite,
 )
 from cognate.infer.bundle import load
-from cognate.infer.generate import Sampling
+from cognate.infer.sampling import HEALTH, SCORING_ALL_STEPS
 from cognate.model import CognateModel
-from cognate.rundir import read_metrics
+from cognate.rundir import TOKENIZER_FILE, read_metrics
 
 TESTED = "best"
-SAMPLED = Sampling(temperature=0.7, max_new_tokens=24, seed=2025, stop=("\n",))
+SAMPLED = dataclasses.replace(HEALTH, seed=2025)
 HEALTH_PROMPTS = 48
 
 
@@ -78,7 +79,7 @@ def _groups(examples: list, results: list[PromptResult]) -> dict[str, float]:
 def _inventory(run_dir: Path) -> list[dict[str, Any]]:
     rows = []
     for meta_file in sorted(run_dir.glob("*.json")):
-        if meta_file.name == "tokenizer.json":
+        if meta_file.name == TOKENIZER_FILE:
             continue
         try:
             meta, files = read_metadata(meta_file.with_suffix(""))
@@ -159,7 +160,7 @@ def evaluate_run(run_dir: str | Path, figures_dir: Path | None = None) -> ModelR
         bundle.model,
         bundle.tokenizer,
         items,
-        sampling=Sampling(greedy=True, max_new_tokens=24, stop=("\n",), act_threshold=2.0),
+        sampling=SCORING_ALL_STEPS,
     )
     sampled = run_items(bundle.model, bundle.tokenizer, items[:HEALTH_PROMPTS], sampling=SAMPLED)
     test_seconds = time.perf_counter() - started

@@ -17,11 +17,10 @@ import dataclasses
 
 from cognate.errors import CognateError
 from cognate.infer.bundle import Bundle
-from cognate.infer.generate import Sampling, generate
+from cognate.infer.generate import generate
+from cognate.infer.sampling import ANSWER_STOP, Sampling
 
 COMMANDS = "/reset, /temp T, /quit"
-# An answer ends at the end of its line (or at end-of-text).
-ANSWER_STOP = ("\n",)
 
 
 class ChatSession:

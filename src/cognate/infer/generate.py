@@ -16,49 +16,9 @@ import torch
 from torch import Tensor
 
 from cognate.errors import CognateError
-from cognate.infer.decoder import QUANTIZE_MODES, decoder_for, first_argmax
+from cognate.infer.decoder import decoder_for
+from cognate.infer.sampling import Sampling, pick_next
 from cognate.model import CognateModel
-
-
-@dataclass(frozen=True)
-class Sampling:
-    """How to pick each next token. temperature 0 or greedy=True means argmax."""
-
-    max_new_tokens: int = 50
-    temperature: float = 0.7
-    top_k: int | None = None
-    top_p: float | None = None
-    repetition_penalty: float = 1.0
-    greedy: bool = False
-    seed: int | None = None
-    stop: tuple[str, ...] = ()
-    act_threshold: float | None = None  # None: the model's own threshold
-    # "int8" / "int4": decoding steps read quantized copies of the weights (faster,
-    # approximate; see cognate.infer.decoder)
-    quantize: str | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.stop, str):  # one stop string, not its characters
-            object.__setattr__(self, "stop", (self.stop,))
-        problems = {
-            "max_new_tokens must be >= 1": self.max_new_tokens >= 1,
-            "temperature must be >= 0": self.temperature >= 0,
-            "top_k must be >= 1": self.top_k is None or self.top_k >= 1,
-            "top_p must be in (0, 1]": self.top_p is None or 0 < self.top_p <= 1,
-            "repetition_penalty must be > 0": self.repetition_penalty > 0,
-            "a stop string must not be empty": all(self.stop),
-            f"quantize must be one of {QUANTIZE_MODES}": self.quantize in QUANTIZE_MODES,
-        }
-        for message, ok in problems.items():
-            if not ok:
-                raise CognateError(f"sampling: {message}")
-
-    @property
-    def is_greedy(self) -> bool:
-        return self.greedy or self.temperature == 0
-
-
-GREEDY = Sampling(greedy=True)
 
 
 @dataclass
@@ -70,37 +30,6 @@ class Generation:
     text: str = ""
     finish_reason: str = "length"  # "eos", "stop" or "length"
     prompt_truncated: bool = False
-
-
-def apply_repetition_penalty(logits: Tensor, seen: Tensor, penalty: float) -> Tensor:
-    """Make the tokens already seen [B, V] (bool) less likely: positive logits are divided by
-    the penalty, negative ones multiplied by it; other tokens keep their logits."""
-    if penalty == 1.0:
-        return logits
-    penalized = torch.where(logits > 0, logits / penalty, logits * penalty)
-    return torch.where(seen, penalized, logits)
-
-
-def pick_next(
-    logits: Tensor, seen: Tensor, sampling: Sampling, generator: torch.Generator | None
-) -> Tensor:
-    """logits [B, V] (fp32) -> next token ids [B]. seen [B, V] feeds the repetition penalty."""
-    logits = apply_repetition_penalty(logits, seen, sampling.repetition_penalty)
-    if sampling.is_greedy:
-        return first_argmax(logits)
-    # Shift the maximum to 0 first, so that a tiny temperature gives -inf, never inf - inf.
-    logits = (logits - logits.amax(dim=-1, keepdim=True)) / sampling.temperature
-    if sampling.top_k is not None:
-        kth = logits.topk(min(sampling.top_k, logits.shape[-1]), dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    if sampling.top_p is not None:
-        sorted_logits, order = logits.sort(dim=-1, descending=True)
-        probs = sorted_logits.softmax(dim=-1)
-        # drop a token when the tokens ranked above it already cover top_p
-        drop = probs.cumsum(dim=-1) - probs >= sampling.top_p
-        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
-        logits = torch.full_like(logits, float("-inf")).scatter(1, order, sorted_logits)
-    return torch.multinomial(logits.softmax(dim=-1), 1, generator=generator).squeeze(1)
 
 
 def _left_pad(prompts: Sequence[Sequence[int]], pad_id: int) -> tuple[Tensor, Tensor]:
@@ -138,7 +67,7 @@ def fit_prompts(
     return fitted, truncated
 
 
-@torch.inference_mode()  # no autograd bookkeeping: ~10% of a phase1 token's time
+@torch.inference_mode()  # no autograd bookkeeping: it would slow every decoding step
 def stream_tokens(
     model: CognateModel,
     prompts: Sequence[Sequence[int]],

@@ -41,8 +41,9 @@ class _HeadCrossEntropy(torch.autograd.Function):
         grad_weight = None
         buffered = max(GRADIENT_BUFFER_BYTES // (vocab * xc.element_size()), ROWS_PER_BLOCK)
         buffered = max(min(buffered // ROWS_PER_BLOCK * ROWS_PER_BLOCK, n), 1)
-        # Vocabulary-major [V, rows]: weight @ x.T ran 2-3x faster than x @ weight.T (K = D is
-        # short), and the softmax's sums over the vocabulary are then over contiguous columns.
+        # Vocabulary-major [V, rows]: weight @ x.T is faster than x @ weight.T when K = D is
+        # short (benchmarks/RESULTS.md, "Training speed"), and the softmax's sums over the
+        # vocabulary are then over contiguous columns.
         grad_logits = torch.empty(vocab, buffered, dtype=dtype, device=x.device)
         for chunk_start in range(0, n, buffered):
             chunk = slice(chunk_start, min(chunk_start + buffered, n))

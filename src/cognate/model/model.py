@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cognate.config import ModelConfig
+from cognate.config import IGNORE_INDEX, ModelConfig
 from cognate.model.act import HaltingHead, halting_loss, halting_steps
 from cognate.model.attention import (
     Attention,
@@ -30,13 +30,12 @@ from cognate.model.attention import (
     window_mask,
     with_recency,
 )
+from cognate.model.cache import DecodeState
 from cognate.model.gate import MAGGate, gate_entropy_loss
 from cognate.model.head_loss import head_cross_entropy
 from cognate.model.layers import RMSNorm, Rotary, SwiGLU
 from cognate.model.memory import LongTermMemory
 from cognate.model.trm import Recursion
-
-IGNORE_INDEX = -100
 
 
 def _segment_starts(segments: Tensor) -> Tensor:
@@ -72,68 +71,6 @@ class Block(nn.Module):
         h = h + self.attn.attend(q, kv, mask)
         h = h + self.mlp(self.mlp_norm(h))
         return h, kv, projected
-
-
-@dataclass
-class DecodeState:
-    """Everything decoding needs about the tokens seen so far, for one batch of sequences.
-
-    Each cache is a ring along its position dimension: position p lives in slot p % window,
-    so a new token's keys overwrite those of the position that has just left its window. A
-    cache starts with room for twice the prompt and doubles when full, up to `window` slots.
-    Decoding a token advances the state in place.
-    """
-
-    position: int  # of the next token
-    window: int
-    layer_kv: list[KeysValues]  # per backbone layer: rotated keys, values [B, H, slots, head_dim]
-    cross_kv: KeysValues  # the recursion's cross-attention keys and values, the same way
-    memory: Tensor  # [B, d_mem] long-term memory state
-    # Per attention (backbone layers, then the cross-attention): the projections the
-    # convolutions mix, of the last kv_conv_width - 1 positions [B, width - 1, C], oldest
-    # first (C: 2D keys/values, 3D with the backbone's queries); None: no convolution.
-    conv_history: list[Tensor] | None
-    key_valid: Tensor | None  # [B, slots]: the slot holds a real token; None: no padding at all
-
-    def make_room(self) -> int:
-        """The slot of the next token, after doubling the caches if they are full."""
-        slot = self.position % self.window
-        capacity = self.cross_kv[0].shape[2]
-        if slot == capacity:
-            # Slots 0..capacity-1 hold positions 0..capacity-1: the ring has not wrapped yet.
-            size = min(2 * capacity, self.window)
-            self.layer_kv = [self._grown(kv, size) for kv in self.layer_kv]
-            self.cross_kv = self._grown(self.cross_kv, size)
-            if self.key_valid is not None:
-                self.key_valid = _ring(self.key_valid, size, self.window, dim=1)
-        return slot
-
-    def store_conv_history_as(self, dtype: torch.dtype) -> None:
-        """Convert the convolutions' history to dtype, if it is not in it yet."""
-        if self.conv_history is not None and self.conv_history[0].dtype != dtype:
-            self.conv_history = [h.to(dtype) for h in self.conv_history]
-
-    def _grown(self, kv: KeysValues, size: int) -> KeysValues:
-        return _ring(kv[0], size, self.window, dim=2), _ring(kv[1], size, self.window, dim=2)
-
-
-def _last_positions(projected: Tensor, count: int, valid: Tensor | None) -> Tensor:
-    """The last `count` positions of projected [B, L, C] -> [B, count, C], zeros for padding
-    and for positions before the start."""
-    if valid is not None:
-        projected = projected * valid[..., None].to(projected.dtype)
-    return F.pad(projected, (0, 0, count, 0))[:, -count:]
-
-
-def _ring(t: Tensor, capacity: int, window: int, dim: int) -> Tensor:
-    """A cache of `capacity` slots along dim holding the positions 0..L-1 of t (its last
-    `window` ones at most), position p in slot p % window."""
-    length = t.shape[dim]
-    keep = min(length, window)
-    shape = list(t.shape)
-    shape[dim] = capacity
-    slots = torch.arange(length - keep, length, device=t.device) % window
-    return t.new_zeros(shape).index_copy_(dim, slots, t.narrow(dim, length - keep, keep))
 
 
 @dataclass
@@ -285,18 +222,8 @@ class CognateModel(nn.Module):
 
         state = None
         if use_cache:
-            window = self.config.window
-            capacity = min(2 * length, window)
-            state = DecodeState(
-                position=length,
-                window=window,
-                layer_kv=[tuple(_ring(t, capacity, window, dim=2) for t in kv) for kv in layer_kv],
-                cross_kv=tuple(_ring(t, capacity, window, dim=2) for t in cross_kv),
-                memory=memory_state,
-                conv_history=None
-                if conv_width == 1
-                else [_last_positions(p, conv_width - 1, valid) for p in projections],
-                key_valid=None if valid is None else _ring(valid, capacity, window, dim=1),
+            state = DecodeState.after_prompt(
+                layer_kv, cross_kv, memory_state, projections, valid, self.config.window, conv_width
             )
         return Encoded(x, g, cross_kv, positions, mask, state)
 
@@ -322,12 +249,15 @@ class CognateModel(nn.Module):
         t_max: int | None = None,
         segments: Tensor | None = None,
     ) -> Tensor | ModelOutput:
-        """input_ids [B, L] -> logits [B, L, V] at each token's halting step.
+        """input_ids [B, L] -> logits [B, L, V] at each token's halting step, or with labels
+        the training losses (a ModelOutput).
 
-        With labels [B, L] (labels[t] is the token to predict at t, IGNORE_INDEX where no loss
-        is taken) returns a ModelOutput; the recursion and the LM head then run only at target
-        positions. t_max (<= config.t_max) trains with fewer recursion steps. segments [B, L]
-        marks sequences packed into one row (see `encode`).
+        One method, two results: `model(ids)` gives logits (the interface users and the
+        benchmarks rely on), and training has to call `forward` too, as it is what
+        DistributedDataParallel and torch.compile wrap. labels [B, L]: labels[t] is the token
+        to predict at t, IGNORE_INDEX where no loss is taken; the recursion and the LM head then
+        run only at target positions. t_max (<= config.t_max) trains with fewer recursion
+        steps. segments [B, L] marks sequences packed into one row (see `encode`).
         """
         if labels is None:
             return self.infer(input_ids, segments=segments).logits

@@ -65,10 +65,10 @@ class MuGrokfastConfig:
 
 
 MUGROKFAST_PRESETS: dict[str, MuGrokfastConfig] = {
-    # ~1M parameters, a few thousand steps on 2 CPU cores. No QK-clip: recording the logits
+    # A small model, a few thousand steps on 2 CPU cores. No QK-clip: recording the logits
     # costs an extra q·kᵀ per attention call, and such short runs do not grow large logits.
     "tiny": MuGrokfastConfig(),
-    # The seed's 32.57M-parameter shape: a lower lr, and Kimi K2's τ = 100 as a safety net.
+    # The seed's 32M-parameter shape: a lower lr, and Kimi K2's τ = 100 as a safety net.
     "phase1": MuGrokfastConfig(muon_lr=1e-3, adamw_lr=1e-3, qk_clip_tau=100.0),
 }
 
@@ -97,9 +97,9 @@ def _newton_schulz_fp32(
 
 @contextlib.contextmanager
 def _newton_schulz_in_full_precision() -> Iterator[None]:
-    """torch.optim.Muon orthogonalises in bf16, which is 10-100x slower than fp32 on CPUs
-    without fast bf16 matmuls, and not what fp32 training asks for; for the duration of a
-    step, let it use the fp32 iteration."""
+    """torch.optim.Muon orthogonalises in bf16, which is far slower than fp32 on CPUs without
+    fast bf16 matmuls (benchmarks/RESULTS.md, "Precision"), and not what fp32 training asks
+    for; for the duration of a step, let it use the fp32 iteration."""
     original = _muon._zeropower_via_newtonschulz
     _muon._zeropower_via_newtonschulz = _newton_schulz_fp32
     try:
@@ -110,8 +110,7 @@ def _newton_schulz_in_full_precision() -> Iterator[None]:
 
 def fused_adamw(params: ParamsT, **options: Any) -> AdamW:
     """`torch.optim.AdamW` with its fused kernel (CPU, CUDA, MPS): one pass over each parameter
-    instead of a dozen operations per parameter; phase1's 32M parameters on one CPU thread
-    take 54 instead of 199 ms a step."""
+    instead of a dozen operations per parameter (benchmarks/RESULTS.md, "Training speed")."""
     return AdamW(params, fused=True, **options)
 
 

@@ -22,12 +22,21 @@ from cognate.evaluate.report import write_report
 from cognate.train.trainer import TrainOptions, train
 
 TESTING_MINUTES_PER_MODEL = 1.0  # test suites, sampled health check, performance probe, figures
-# Two single-thread processes trained the tiny preset 15% faster than one two-thread process
-# on this project's 2-core machine; more processes would split a 32-row batch too thinly.
+# Two single-thread processes trained the tiny preset faster than one two-thread process
+# (benchmarks/RESULTS.md, "Processes"); more would split a batch too thinly.
 DEFAULT_PROCESSES = min(2, os.cpu_count() or 1)
 
 
 ABLATION = ("reasoning-t1", "reasoning", 1)  # run directory, specialization, T_max
+MIN_TRAINING_MINUTES = 0.5  # per model
+
+
+def training_minutes(minutes: float) -> dict[str, float]:
+    """Each specialization's training minutes in a demo of `minutes`, testing included: what
+    is left after TESTING_MINUTES_PER_MODEL each, split by `Specialization.demo_share`."""
+    training = minutes - TESTING_MINUTES_PER_MODEL * len(SPECIALIZATIONS)
+    total_share = sum(s.demo_share for s in SPECIALIZATIONS.values())
+    return {name: training * s.demo_share / total_share for name, s in SPECIALIZATIONS.items()}
 
 
 def _train_in_processes(
@@ -62,15 +71,14 @@ def run_demo(
     reasoning's budget.
     """
     specs = list(SPECIALIZATIONS)
-    training = minutes - TESTING_MINUTES_PER_MODEL * len(specs)
-    shares = {spec: SPECIALIZATIONS[spec].demo_share for spec in specs}
-    total_share = sum(shares.values())
-    budget = {spec: training * share / total_share for spec, share in shares.items()}
+    budget = training_minutes(minutes)
     runs: list[tuple[str, str, int | None]] = [(spec, spec, None) for spec in specs]
     if ablation:
         runs.append(ABLATION)
-    if min(budget.values()) < 0.5:
-        needed = 0.5 * total_share / min(shares.values()) + TESTING_MINUTES_PER_MODEL * len(specs)
+    if min(budget.values()) < MIN_TRAINING_MINUTES:
+        shares = [s.demo_share for s in SPECIALIZATIONS.values()]
+        needed = MIN_TRAINING_MINUTES * sum(shares) / min(shares)
+        needed += TESTING_MINUTES_PER_MODEL * len(specs)
         raise CognateError(
             f"--minutes {minutes} is too short: give at least {math.ceil(needed)} minutes"
         )

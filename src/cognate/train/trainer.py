@@ -62,7 +62,7 @@ from cognate.evaluate.suites import (
     run_items,
 )
 from cognate.hardware import check_compiler, has_fast_bf16, keep_freed_memory
-from cognate.infer.generate import Sampling
+from cognate.infer.sampling import Sampling
 from cognate.model import CognateModel, ModelOutput
 from cognate.optim import build_optimizer, mugrokfast_config
 from cognate.rundir import TOKENIZER_FILE

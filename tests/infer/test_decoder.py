@@ -6,16 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-import cognate.infer.decoder as decoder_module
-from cognate.infer.decoder import (
-    INT4_GROUP,
-    Decoder,
-    _Dense,
-    _Int4,
-    decoder_for,
-    first_argmax,
-    top_indices,
-)
+from cognate.infer.decoder import Decoder, decoder_for
 from cognate.model import CognateModel
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -69,23 +60,6 @@ def test_cached_decoding_equals_the_full_forward_pass(
     full = model.infer(ids, threshold=threshold)
     torch.testing.assert_close(cached, full.logits, rtol=0, atol=1e-4)
     assert torch.equal(cached_steps, full.steps)
-
-
-@pytest.fixture
-def split_products(monkeypatch):
-    """Every fp32 matrix of a decoder built inside is split over 2 threads (see `_Dense`)."""
-    monkeypatch.setattr(decoder_module, "SPLIT_NUMEL", 0)
-    torch.set_num_threads(2)  # the one_thread fixture restores the count afterwards
-
-
-@pytest.mark.parametrize("with_bias", [False, True])
-@pytest.mark.parametrize("batch", [1, 3])
-def test_split_dense_products_equal_the_linear_layer(split_products, batch, with_bias):
-    weight, bias = torch.randn(61, 32), torch.randn(61) if with_bias else None  # 61: padded
-    x = torch.randn(batch, 32)
-    dense = _Dense(weight, bias, torch.float32)
-    assert dense.parts == 2
-    torch.testing.assert_close(dense(x), nn.functional.linear(x, weight, bias), rtol=0, atol=1e-5)
 
 
 def test_cached_decoding_with_split_products_equals_the_full_forward_pass(
@@ -157,21 +131,6 @@ def test_quantized_decoding_stays_close_to_fp32(
     assert not torch.equal(approximate, exact)
 
 
-@pytest.mark.parametrize("out_features", [48, 61])  # 61: the kernel's rows padded to 64
-def test_int4_products_are_those_of_the_rounded_weights(out_features):
-    weight, x = torch.randn(out_features, 64), torch.randn(3, 64)
-    product = _Int4(weight, None)(x.to(torch.bfloat16)).float()
-    groups = weight.view(out_features, -1, INT4_GROUP)
-    low, high = groups.amin(-1, keepdim=True), groups.amax(-1, keepdim=True)
-    step = (high - low) / 15  # every weight lies within half a step of one of the 16 levels
-    worst = (x.abs().view(3, 1, -1, INT4_GROUP) * step.view(1, out_features, -1, 1) / 2).sum((2, 3))
-    exact = x @ weight.t()
-    bf16_rounding = 0.01 * (x.abs() @ weight.abs().t())  # of x, the scales and the output
-    assert product.shape == (3, out_features)
-    assert ((product - exact).abs() <= worst + bf16_rounding).all()
-    assert (product - exact).abs().mean() > 0.01 * worst.mean()  # rounded, not exact
-
-
 def test_the_decoder_is_rebuilt_when_the_weights_or_the_config_change(small_config, make_model):
     model = make_model(small_config)
     decoder = decoder_for(model)
@@ -185,23 +144,9 @@ def test_the_decoder_is_rebuilt_when_the_weights_or_the_config_change(small_conf
     assert decoder_for(model) is not decoder
 
 
-@pytest.mark.parametrize(("vocab", "k"), [(50_257, 32), (4096, 32), (1000, 32), (61, 32)])
-def test_top_indices_are_the_topk_set(vocab, k):
-    torch.manual_seed(0)
-    logits = torch.randn(3, vocab)
-    logits[1, -1] = 100.0  # the partial last block holds the best
-    logits[2, :k] = 50.0 + torch.arange(k)  # all of the top k in the first blocks
-    found = top_indices(logits, k).sort(dim=-1).values
-    expected = logits.topk(min(k, vocab), dim=-1).indices.sort(dim=-1).values
-    assert torch.equal(found, expected)
-
-
-@pytest.mark.parametrize("vocab", [50_257, 16_400, 4096, 61])
-def test_first_argmax_is_argmax_with_its_ties(vocab):
-    torch.manual_seed(0)
-    logits = torch.randn(5, vocab)
-    logits[1, -1] = 100.0  # the partial last block holds the best
-    logits[2, 3] = logits[2, vocab - 2] = 100.0  # tied: the first one wins
-    logits[3, 70:72] = 100.0  # tied inside one block
-    logits[4] = 7.0  # all equal
-    assert torch.equal(first_argmax(logits), logits.argmax(dim=-1))
+def test_the_decoder_refuses_an_unknown_quantization_and_bf16_weights(small_config):
+    model = CognateModel(small_config)
+    with pytest.raises(ValueError, match="quantize"):
+        Decoder(model, "int2")
+    with pytest.raises(ValueError, match="fp32"):
+        Decoder(model.to(torch.bfloat16))
