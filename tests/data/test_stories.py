@@ -53,6 +53,7 @@ CLAUSE = re.compile(
     rf"{OPENER}(?P<subject>(?P<pair>{NAME} and {NAME})|[Tt]hey|[Ss]he|[Hh]e|{NAME}) (?P<rest>.+)"
 )
 GIVE_FIELDS = ("giver", "object", "receiver")
+NOUN_WORDS = {word for noun in (*PLACES, *OBJECTS) for word in noun.split()}
 
 
 @cache
@@ -333,6 +334,7 @@ def test_each_split_uses_only_its_own_words_and_verb_phrases(readings, examples)
         for _, reader in pairs:
             for kind, word in reader.words:
                 assert word in allowed[kind], f"{split} example uses {kind} {word!r}"
+                assert kind != "name" or word.lower() not in NOUN_WORDS, word
     # Nowhere in a test prompt, questions included, is a training place or object.
     train, test = lexicon("train"), lexicon("test")
     leaked = re.compile(rf"\b(?:{alternatives((*train.places, *train.objects))})\b")

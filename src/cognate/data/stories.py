@@ -33,7 +33,7 @@ import random
 from dataclasses import dataclass
 from functools import cache
 
-from cognate.data.lexicon import Person, lexicon
+from cognate.data.lexicon import OBJECTS, PLACES, Person, lexicon
 from cognate.data.tasks import HELDOUT_SHARE, SPLITS, Example
 
 FAMILY = "stories"
@@ -50,7 +50,8 @@ KINDS: tuple[str, ...] = (
     "before_object",  # Where was the apple before the kitchen?
 )
 
-MAX_SENTENCES = 20
+EASY_SENTENCES = 5  # the longest story at difficulty 0
+MAX_SENTENCES = 20  # ... and at difficulty 1
 MAX_CARRIED = 3  # objects one person carries at most: counts run 0-3
 HISTORY_SHARE = 0.15  # stories with earlier questions and answers between the sentences
 NEWLINE_SHARE = 0.25  # stories written one sentence a line
@@ -72,7 +73,7 @@ class Phrasing:
     heldout: bool  # used only in validation / test
 
 
-def _phrasings(kind: str, train: tuple[str, ...], heldout: tuple[str, ...]) -> tuple:
+def _phrasings(kind: str, train: tuple[str, ...], heldout: tuple[str, ...]) -> tuple[Phrasing, ...]:
     texts = [(t, False) for t in train] + [(t, True) for t in heldout]
     return tuple(Phrasing(f"{FAMILY}.{kind}.t{i}", t, h) for i, (t, h) in enumerate(texts))
 
@@ -210,12 +211,15 @@ HELDOUT_TEMPLATES: frozenset[str] = frozenset(
 
 CONNECTORS = ("Then", "After that", "After that,", "Afterwards,", "Later", "Later on,")
 STATEMENTS = ("{name} is in the {place}.", "{name} is now in the {place}.")
+STATEMENT_WEIGHTS = {False: (3, 1), True: (1, 3)}  # by whether the person's place is known
 # Said only of the place a person is known to be in: "is no longer" and "left" mean they were.
 NEGATIONS_OF_HERE = ("{name} is no longer in the {place}.", "{name} is not in the {place}.")
 NEGATION_ELSEWHERE = "{name} is not in the {place}."
 LEFT = "left the {place}"  # a verb phrase: "Mary left the kitchen.", "Then she left the kitchen."
+LEFT_SHARE = 0.4  # of the negations of the place one is in
 
-# Sentence structures used only in validation / test, for half of their stories.
+# Sentence structures used only in validation / test: in half of their stories, for half
+# of the sentences that can take one.
 HELDOUT_STRUCTURES: dict[str, str] = {
     "with": "{name} {verb} with {other}.",  # two people moving together
     "and_then": "{sentence}, and then {pronoun} {verb}.",  # a second event of one person
@@ -546,16 +550,19 @@ class _Story:
     def _write(self, event: _Event) -> bool:
         """Write the event and apply it to the world; False if no phrasing of the split fits."""
         rng, world = self.rng, self.world
-        heldout = self.heldout and rng.random() < 0.5
+        heldout = self.heldout and rng.random() < 0.5  # half the sentences that can take one
         name = event.actors[0]
         person = world.people[name]
         verb = sentence = None
         if event.kind == "be":
-            form = HELDOUT_STRUCTURES["currently"] if heldout else rng.choice(STATEMENTS)
+            if heldout:
+                form = HELDOUT_STRUCTURES["currently"]
+            else:  # "is now in" mostly for someone the story placed elsewhere before
+                form = rng.choices(STATEMENTS, STATEMENT_WEIGHTS[world.place[name] is not None])[0]
             sentence = form.format(name=name, place=event.place)
         elif event.kind == "negate" and world.place[name] is None:
             sentence = NEGATION_ELSEWHERE.format(name=name, place=event.place)
-        elif event.kind == "negate" and rng.random() < 0.6:
+        elif event.kind == "negate" and rng.random() >= LEFT_SHARE:
             form = HELDOUT_STRUCTURES["anymore"] if heldout else rng.choice(NEGATIONS_OF_HERE)
             sentence = form.format(name=name, place=event.place)
         else:
@@ -654,10 +661,12 @@ _OBJECT_KINDS = frozenset({"where_object", "giver", "receiver", "given", "before
 
 @cache
 def _people(split: str) -> tuple[Person, ...]:
-    """The split's people, without names a sentence or a question opens with ("Can")."""
-    texts = [*CONNECTORS, *TEMPLATE_TEXTS.values()]
-    openers = {text.split()[0].strip(",") for text in texts} | {"They", "She", "He"}
-    return tuple(p for p in lexicon(split).people if p.name not in openers)
+    """The split's people, without names a sentence or a question opens with ("Can") or that
+    are words of places and objects ("Park", "Orange")."""
+    openers = [text.split()[0].strip(",") for text in (*CONNECTORS, *TEMPLATE_TEXTS.values())]
+    nouns = [word.capitalize() for noun in (*PLACES, *OBJECTS) for word in noun.split()]
+    taken = {*openers, *nouns, "They", "She", "He"}
+    return tuple(p for p in lexicon(split).people if p.name not in taken)
 
 
 def _layout(rng: random.Random) -> str:
@@ -679,8 +688,8 @@ def story_example(
     rng: random.Random, split: str, difficulty: float = 1.0, kind: str | None = None
 ) -> Example:
     """A story of `split` and one question about its end: of `kind`, or of a kind drawn
-    uniformly from `KINDS`. `difficulty` in [0, 1] raises the length (at most 5 sentences at
-    0, up to 20 at 1) and the number of people, places and objects."""
+    uniformly from `KINDS`. `difficulty` in [0, 1] raises the length (up to `EASY_SENTENCES`
+    at 0, `MAX_SENTENCES` at 1) and the number of people, places and objects."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
     if not 0.0 <= difficulty <= 1.0:
@@ -694,7 +703,8 @@ def story_example(
     shortest = _SHORTEST.get(kind, 2) + (int(label) if kind in ("count", "carrying") else 0)
     for _ in range(_MAX_TRIES):
         story = _Story(rng, split, _world(rng, split, difficulty, min_objects), kind)
-        length = rng.randint(shortest, max(shortest, 5 + round(15 * difficulty)))
+        longest = EASY_SENTENCES + round((MAX_SENTENCES - EASY_SENTENCES) * difficulty)
+        length = rng.randint(shortest, max(shortest, longest))
         history: set[int] = set()
         if rng.random() < HISTORY_SHARE:
             history = set(rng.sample(range(1, length), min(rng.randint(1, 2), length - 1)))
