@@ -391,6 +391,17 @@ def test_where_answers_often_lie_sentences_back(readings) -> None:
     assert sum(d >= 3 for d in distances) > 0.25 * len(distances)
 
 
+def test_is_in_answers_no_after_negations(readings) -> None:
+    """Some "no" answers rest on a negation alone: the story no longer says where they are."""
+    noes = [
+        reader.place[reader.fields["name"]] is None
+        for pairs in readings.values()
+        for example, reader in pairs
+        if example.template.startswith("stories.is_in") and example.answer == "no"
+    ]
+    assert 0.1 < sum(noes) / len(noes) < 0.5
+
+
 def test_stories_are_written_in_every_form(examples) -> None:
     prompts = [e.prompt for split in examples.values() for e in split]
     forms = {

@@ -60,7 +60,10 @@ CONTINUE_SHARE = 0.35  # events by the previous sentence's person (pronoun forms
 PRONOUN_SHARE = 0.6  # of those, written with a pronoun
 CONNECTOR_SHARE = 0.15  # other sentences opened with "Then", "After that", ...
 GATHER_SHARE = 0.3  # moves to a place where someone else is (so objects can be given)
-TRAP_WEIGHT = 3.0  # "no" questions ask about a place the person was in or was said not to be in
+# "No" questions ask mostly about a place the person was in before, or was said not to be in
+# (then the story says no more of where they are).
+TRAP_WEIGHT = 3.0
+NEGATED_WEIGHT = 15.0
 _MAX_TRIES = 1_000
 
 # --------------------------------------------------------------------------- questions
@@ -343,7 +346,8 @@ def _is_in(world: _World, people: list[str], places: list[str]) -> list[_Candida
             if place == here:
                 candidates.append(_Candidate(fields, "yes", "yes"))
             elif here is not None or place in not_in:
-                weight = TRAP_WEIGHT if place in trail or place in not_in else 1.0
+                weight = NEGATED_WEIGHT if place in not_in else 1.0
+                weight = TRAP_WEIGHT if place in trail and here is not None else weight
                 candidates.append(_Candidate(fields, "no", "no", weight))
     return candidates
 
@@ -415,7 +419,7 @@ _WEIGHTS = {
 # Events weighted up for a question kind, so that its questions usually find an answer.
 _KIND_WEIGHTS: dict[str, dict[str, float]] = {
     "where_object": {"take": 3.0},
-    "is_in": {"negate": 2.0},
+    "is_in": {"negate": 3.0},
     "count": {"take": 6.0},
     "carrying": {"take": 6.0},
     "giver": {"take": 4.0, "together": 2.0, "drop": 0.5, "give": 8.0},
