@@ -77,22 +77,38 @@ class Noun:
         return f"{n} {self.singular if n == 1 else self.plural}"
 
 
+# Places one is *in* ("Mary is in the kitchen."): none that takes "on" or "at" instead
+# (beach, island, bus stop, porch).
 PLACES = (
     "kitchen", "bathroom", "bedroom", "hallway", "garden", "office", "living room",
-    "dining room", "garage", "cellar", "attic", "basement", "balcony", "porch", "pantry",
-    "library", "study", "nursery", "laundry room", "playroom", "classroom", "gym", "park",
-    "school", "cinema", "theater", "museum", "bakery", "market", "supermarket", "bank",
-    "hospital", "pharmacy", "post office", "station", "airport", "harbor", "beach", "forest",
-    "meadow", "orchard", "farm", "barn", "stable", "shed", "greenhouse", "workshop", "studio",
-    "lobby", "corridor", "courtyard", "yard", "backyard", "patio", "terrace", "cafe",
-    "restaurant", "hotel", "church", "chapel", "castle", "tower", "lighthouse", "island",
-    "village", "square", "bridge", "tunnel", "mountain", "valley", "river", "lake", "pool",
-    "zoo", "stadium", "arena", "factory", "warehouse", "laboratory", "clinic", "bookshop",
-    "toy shop", "train station", "bus stop", "playground", "field", "desert", "cave", "camp",
-    "tent", "cabin", "cottage", "palace", "prison", "court", "garden shed", "boathouse",
-    "gallery", "office block", "canteen", "dormitory", "chemist", "bar", "salon", "kiosk",
+    "dining room", "garage", "cellar", "attic", "basement", "pantry", "library", "study",
+    "nursery", "laundry room", "playroom", "classroom", "gym", "park", "school", "cinema",
+    "theater", "museum", "bakery", "market", "supermarket", "bank", "hospital", "pharmacy",
+    "post office", "station", "airport", "harbor", "forest", "meadow", "orchard", "barn",
+    "stable", "shed", "greenhouse", "workshop", "studio", "lobby", "corridor", "courtyard",
+    "yard", "backyard", "cafe", "restaurant", "hotel", "church", "chapel", "castle", "tower",
+    "lighthouse", "village", "square", "tunnel", "valley", "pool", "zoo", "stadium", "arena",
+    "factory", "warehouse", "laboratory", "clinic", "bookshop", "toy shop", "train station",
+    "playground", "field", "desert", "cave", "camp", "tent", "cabin", "cottage", "palace",
+    "prison", "court", "garden shed", "boathouse", "gallery", "office block", "canteen",
+    "dormitory", "bar", "salon", "lounge", "den", "loft", "sunroom", "conservatory",
+    "cloakroom", "storeroom", "boiler room", "wine cellar", "staff room", "waiting room",
+    "meeting room", "ballroom", "music room", "art room", "common room", "locker room",
+    "guest room", "spare room", "utility room", "foyer", "hall", "town hall", "concert hall",
+    "auditorium", "planetarium", "aquarium", "observatory", "temple", "cathedral",
+    "monastery", "police station", "fire station", "shopping mall", "department store",
+    "grocery store", "hardware store", "flower shop", "pet shop", "barber shop",
+    "coffee shop", "gift shop", "diner", "cafeteria", "pizzeria", "bistro", "woods",
+    "jungle", "swamp", "maze", "courtroom", "lecture hall", "windmill", "mill", "hut",
+    "lodge", "chalet", "villa", "mansion", "apartment", "bungalow", "farmhouse", "treehouse",
+    "summer house", "pavilion", "hangar", "depot", "car park", "stairwell", "vault",
+    "bunker", "dungeon", "armory", "henhouse", "closet", "larder", "mudroom", "arcade",
+    "bowling alley", "swimming pool", "sauna", "spa", "circus", "theme park", "aviary",
+    "hostel", "motel", "inn", "guesthouse", "forge", "brewery", "bakehouse", "dairy",
+    "shipyard", "newsroom", "print shop", "ticket office", "boardroom", "mailroom",
 )  # fmt: skip
 
+# Singular nouns: a story asks "Where is the {object}?".
 OBJECTS = (
     "football", "apple", "milk", "book", "key", "ball", "umbrella", "hat", "bag", "box",
     "lamp", "cup", "bottle", "pen", "pencil", "notebook", "phone", "wallet", "watch", "ring",
@@ -105,7 +121,7 @@ OBJECTS = (
     "bowl", "plate", "spoon", "fork", "knife", "kettle", "teapot", "jar", "vase", "banana",
     "orange", "pear", "lemon", "melon", "sandwich", "cake", "cookie", "loaf", "cheese",
     "egg", "potato", "carrot", "onion", "tomato", "helmet", "backpack", "suitcase", "laptop",
-    "tablet", "headphones", "keyboard", "mouse", "charger", "battery", "remote", "trophy",
+    "tablet", "keyboard", "mouse", "charger", "battery", "remote", "trophy",
     "medal", "flag", "balloon", "whistle", "bell", "rock", "shell", "feather", "leaf",
     "pinecone", "acorn", "stick", "marble", "button", "needle", "thread", "ribbon", "sponge",
     "soap", "toothbrush", "belt", "tie", "necklace", "bracelet", "badge", "crown", "sword",
@@ -152,7 +168,9 @@ COUNTABLES = (
 )  # fmt: skip
 
 # Verb phrases of the small world's stories, by what they do; "{place}", "{object}",
-# "{receiver}" are filled in. Each phrase has its split, like a word.
+# "{receiver}" are filled in. Each phrase has its split, like a word. A story uses a phrase
+# with "back" (or "returned") only for a place the person has been in, and one ending in
+# "there" only for a person whose place it has told.
 VERBS: dict[str, tuple[str, ...]] = {
     "move": (
         "went to the {place}",
@@ -185,6 +203,30 @@ VERBS: dict[str, tuple[str, ...]] = {
         "traveled to the {place}",
         "jogged to the {place}",
         "moved into the {place}",
+        "went into the {place}",
+        "headed over to the {place}",
+        "headed into the {place}",
+        "ran into the {place}",
+        "hurried into the {place}",
+        "popped into the {place}",
+        "went off to the {place}",
+        "went down to the {place}",
+        "went up to the {place}",
+        "raced to the {place}",
+        "hiked to the {place}",
+        "tiptoed into the {place}",
+        "skipped to the {place}",
+        "shuffled into the {place}",
+        "ambled over to the {place}",
+        "cycled to the {place}",
+        "rode to the {place}",
+        "entered the {place}",
+        "went inside the {place}",
+        "came back to the {place}",
+        "headed back to the {place}",
+        "proceeded to the {place}",
+        "relocated to the {place}",
+        "bolted to the {place}",
     ),
     "take": (
         "picked up the {object}",
@@ -205,6 +247,14 @@ VERBS: dict[str, tuple[str, ...]] = {
         "gathered up the {object}",
         "carried off the {object}",
         "reached for the {object}",
+        "grabbed hold of the {object}",
+        "got hold of the {object}",
+        "retrieved the {object}",
+        "obtained the {object}",
+        "acquired the {object}",
+        "lifted up the {object}",
+        "picked up the {object} there",
+        "claimed the {object}",
     ),
     "drop": (
         "dropped the {object}",
@@ -222,6 +272,13 @@ VERBS: dict[str, tuple[str, ...]] = {
         "got rid of the {object}",
         "put the {object} away",
         "threw down the {object}",
+        "set the {object} down",
+        "left the {object} behind",
+        "laid the {object} down",
+        "dumped the {object}",
+        "deposited the {object}",
+        "put down the {object} there",
+        "dropped off the {object}",
     ),
     "give": (
         "gave the {object} to {receiver}",
@@ -236,6 +293,14 @@ VERBS: dict[str, tuple[str, ...]] = {
         "threw the {object} to {receiver}",
         "sent the {object} to {receiver}",
         "delivered the {object} to {receiver}",
+        "handed over the {object} to {receiver}",
+        "presented the {object} to {receiver}",
+        "presented {receiver} with the {object}",
+        "passed the {object} over to {receiver}",
+        "brought the {object} to {receiver}",
+        "brought {receiver} the {object}",
+        "slipped the {object} to {receiver}",
+        "handed the {object} over to {receiver}",
     ),
 }
 
@@ -248,8 +313,7 @@ IRREGULAR_PLURALS = {
     "mouse": "mice", "goose": "geese", "sheep": "sheep", "fish": "fish", "deer": "deer",
     "moose": "moose", "leaf": "leaves", "knife": "knives", "loaf": "loaves", "wolf": "wolves",
     "calf": "calves", "scarf": "scarves", "potato": "potatoes", "tomato": "tomatoes",
-    "cherry tomato": "cherry tomatoes", "mango": "mangoes", "headphones": "headphones",
-    "goldfish": "goldfish",
+    "cherry tomato": "cherry tomatoes", "mango": "mangoes", "goldfish": "goldfish",
 }  # fmt: skip
 
 
