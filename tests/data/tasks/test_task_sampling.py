@@ -5,7 +5,6 @@ import pytest
 
 from cognate.config import SPECIALIZATIONS
 from cognate.data.tasks import (
-    CONTEXT_TEXTS,
     FAMILIES,
     SPLITS,
     TEMPLATES,
@@ -13,6 +12,7 @@ from cognate.data.tasks import (
     sample_example,
     sample_mixture,
 )
+from cognate.data.tasks.registry import FAMILIES_BY_NAME
 
 
 def test_prompt_format(by_split):
@@ -29,7 +29,7 @@ def test_every_example_is_its_familys(by_split):
         for family in FAMILIES:
             for e in by_split[split][family]:
                 assert e.family == family and e.template in TEMPLATES[family], e
-                if family not in CONTEXT_TEXTS:
+                if not FAMILIES_BY_NAME[family].reads_context:
                     assert e.prompt.startswith("Q: "), e  # no context to read
 
 

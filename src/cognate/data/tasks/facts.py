@@ -185,4 +185,5 @@ FAMILY = Family(
     generate,
     questions=(CAPITAL, COLOR, OWNER_WHO, OWNER_WHAT),
     sentences=(CAPITAL_SENTENCES, COLOR_SENTENCES, OWNER_SENTENCES),
+    reads_context=True,
 )

@@ -80,3 +80,4 @@ class Family:
     generate: Callable[[Draw], Example | None]
     questions: tuple[Questions, ...]
     sentences: tuple[Pool, ...] = ()
+    reads_context: bool = False  # prompts may hold sentences before the question

@@ -6,7 +6,7 @@ line to `FAMILIES_BY_NAME`.
 
 from __future__ import annotations
 
-from cognate.data.tasks import arithmetic, facts, running_totals, word_problems, yes_no
+from cognate.data.tasks import arithmetic, facts, running_totals, stories, word_problems, yes_no
 from cognate.data.tasks.family import Family
 
 FAMILIES_BY_NAME: dict[str, Family] = {
@@ -17,6 +17,7 @@ FAMILIES_BY_NAME: dict[str, Family] = {
         facts.FAMILY,
         running_totals.FAMILY,
         yes_no.FAMILY,
+        stories.FAMILY,
     )
 }
 FAMILIES: tuple[str, ...] = tuple(FAMILIES_BY_NAME)

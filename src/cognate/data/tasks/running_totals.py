@@ -113,4 +113,6 @@ def generate(draw: Draw) -> Example | None:
     )
 
 
-FAMILY = Family(NAME, generate, questions=(QUESTIONS,), sentences=(START, GAIN, LOSS))
+FAMILY = Family(
+    NAME, generate, questions=(QUESTIONS,), sentences=(START, GAIN, LOSS), reads_context=True
+)

@@ -208,4 +208,10 @@ def generate(draw: Draw) -> Example | None:
     return _comparison(draw, yes) if kind == "compare" else _ownership(draw, yes)
 
 
-FAMILY = Family(NAME, generate, questions=(WORLD, COMPARE, OWNER), sentences=(OWNER_SENTENCES,))
+FAMILY = Family(
+    NAME,
+    generate,
+    questions=(WORLD, COMPARE, OWNER),
+    sentences=(OWNER_SENTENCES,),
+    reads_context=True,
+)

@@ -19,9 +19,9 @@ from functools import cache
 
 import pytest
 
-from cognate.data.lexicon import OBJECTS, PLACES, VERBS, lexicon
-from cognate.data.stories import HELDOUT_TEMPLATES, KINDS, TEMPLATE_TEXTS, story_example
 from cognate.data.tasks import SPLITS, Example
+from cognate.data.tasks.lexicon import OBJECTS, PLACES, VERBS, lexicon
+from cognate.data.tasks.stories import HELDOUT_TEMPLATES, KINDS, TEMPLATE_TEXTS, story_example
 
 DIFFICULTIES = (0.0, 0.25, 0.5, 0.75, 1.0)
 PER_KIND = 20  # examples per split, kind and difficulty: 3,000 in all
@@ -44,7 +44,10 @@ def pattern(template: str) -> re.Pattern[str]:
 
 
 VERB_PATTERNS = [(kind, p, pattern(p)) for kind, phrases in VERBS.items() for p in phrases]
-QUESTION_PATTERNS = [(tid, pattern(text)) for tid, text in TEMPLATE_TEXTS.items()]
+QUESTION_PATTERNS = [
+    (tid, pattern(text.removeprefix("Q: ").removesuffix(" A:")))
+    for tid, text in TEMPLATE_TEXTS.items()
+]
 WORD = alternatives((*PLACES, *OBJECTS))
 ANSWER = rf"(?:nothing|yes|no|\d+|(?:{WORD})(?:,(?:{OBJECT}))*|{NAME})(?=[ \n]|$)"
 ITEM = re.compile(rf"Q: (?P<question>[^?]*\?) A: (?P<answer>{ANSWER})|(?P<sentence>[^.?]*\.)")

@@ -33,10 +33,13 @@ import random
 from dataclasses import dataclass
 from functools import cache
 
-from cognate.data.lexicon import OBJECTS, PLACES, Person, lexicon
-from cognate.data.tasks import HELDOUT_SHARE, SPLITS, Example
+from cognate.data.tasks.example import Example
+from cognate.data.tasks.family import Draw, Family
+from cognate.data.tasks.lexicon import OBJECTS, PLACES, Person, lexicon
+from cognate.data.tasks.splits import HELDOUT_SHARE, SPLITS
+from cognate.data.tasks.templates import Questions, Template
 
-FAMILY = "stories"
+NAME = "stories"
 KINDS: tuple[str, ...] = (
     "where_person",  # Where is Mary? -> kitchen
     "where_object",  # Where is the football? -> wherever its carrier went, or where it lies
@@ -69,19 +72,16 @@ _MAX_TRIES = 1_000
 # --------------------------------------------------------------------------- questions
 
 
-@dataclass(frozen=True)
-class Phrasing:
-    id: str  # "stories.<kind>.t<i>"
-    text: str  # fields: {name}, {place}, {object}, {giver}, {receiver}
-    heldout: bool  # used only in validation / test
-
-
-def _phrasings(kind: str, train: tuple[str, ...], heldout: tuple[str, ...]) -> tuple[Phrasing, ...]:
+def _phrasings(kind: str, train: tuple[str, ...], heldout: tuple[str, ...]) -> Questions:
+    """A kind's question phrasings (fields: {name}, {place}, {object}, {giver}, {receiver})."""
     texts = [(t, False) for t in train] + [(t, True) for t in heldout]
-    return tuple(Phrasing(f"{FAMILY}.{kind}.t{i}", t, h) for i, (t, h) in enumerate(texts))
+    templates = (
+        Template(f"{NAME}.{kind}.t{i}", f"Q: {t} A:", heldout=h) for i, (t, h) in enumerate(texts)
+    )
+    return Questions(f"{NAME}.{kind}", *templates)
 
 
-_QUESTIONS: dict[str, tuple[Phrasing, ...]] = {
+_QUESTIONS: dict[str, Questions] = {
     "where_person": _phrasings(
         "where_person",
         (
@@ -91,6 +91,7 @@ _QUESTIONS: dict[str, tuple[Phrasing, ...]] = {
             "In which place is {name}?",
             "Where can {name} be found?",
             "Where is {name} at the moment?",
+            "Which place is {name} in right now?",
         ),
         ("What place is {name} in?", "Where is {name} right now?"),
     ),
@@ -103,6 +104,7 @@ _QUESTIONS: dict[str, tuple[Phrasing, ...]] = {
             "In which place is the {object}?",
             "Where can the {object} be found?",
             "Where is the {object} at the moment?",
+            "Which place is the {object} in right now?",
         ),
         ("What place is the {object} in?", "Where is the {object} right now?"),
     ),
@@ -114,6 +116,8 @@ _QUESTIONS: dict[str, tuple[Phrasing, ...]] = {
             "Is {name} at the {place}?",
             "Can {name} be found in the {place}?",
             "Is {name} in the {place} at the moment?",
+            "Is it true that {name} is at the {place}?",
+            "Is {name} at the {place} right now?",
         ),
         ("Is {name} in the {place} right now?", "Is it true that {name} is in the {place}?"),
     ),
@@ -126,6 +130,7 @@ _QUESTIONS: dict[str, tuple[Phrasing, ...]] = {
             "How many things is {name} holding?",
             "How many objects is {name} carrying now?",
             "How many items does {name} have?",
+            "What is the number of things {name} is holding?",
         ),
         ("How many items is {name} carrying?", "What is the number of objects {name} has?"),
     ),
@@ -138,6 +143,7 @@ _QUESTIONS: dict[str, tuple[Phrasing, ...]] = {
             "What objects is {name} carrying?",
             "What is {name} carrying now?",
             "What things does {name} have?",
+            "What items has {name} got?",
         ),
         ("What has {name} got?", "What items is {name} holding?"),
     ),
@@ -149,6 +155,8 @@ _QUESTIONS: dict[str, tuple[Phrasing, ...]] = {
             "Who gave the {object}?",
             "Who did {receiver} get the {object} from?",
             "Who did {receiver} receive the {object} from?",
+            "Who was it that handed over the {object}?",
+            "From whom did {receiver} receive the {object}?",
         ),
         ("From whom did {receiver} get the {object}?", "Who was it that gave the {object}?"),
     ),
@@ -160,6 +168,9 @@ _QUESTIONS: dict[str, tuple[Phrasing, ...]] = {
             "Who got the {object} from {giver}?",
             "To whom did {giver} give the {object}?",
             "Who received the {object} from {giver}?",
+            "Who was handed the {object} by {giver}?",
+            "Who was given the {object}?",
+            "Whom did {giver} hand the {object} to?",
         ),
         ("Who was given the {object} by {giver}?", "Whom did {giver} give the {object} to?"),
     ),
@@ -171,10 +182,12 @@ _QUESTIONS: dict[str, tuple[Phrasing, ...]] = {
             "What did {receiver} receive from {giver}?",
             "What did {receiver} get from {giver}?",
             "What did {giver} hand over to {receiver}?",
+            "What was handed to {receiver} by {giver}?",
+            "Which thing did {giver} hand to {receiver}?",
         ),
         (
             "What was given to {receiver} by {giver}?",
-            "Which object did {giver} give to {receiver}?",
+            "Which thing did {giver} give to {receiver}?",
         ),
     ),
     "before_person": _phrasings(
@@ -184,6 +197,8 @@ _QUESTIONS: dict[str, tuple[Phrasing, ...]] = {
             "Where was {name} just before the {place}?",
             "Before the {place}, where was {name}?",
             "Where was {name} before being in the {place}?",
+            "Which place was {name} at before going to the {place}?",
+            "Where had {name} been just before going to the {place}?",
         ),
         (
             "Where had {name} been before the {place}?",
@@ -197,6 +212,8 @@ _QUESTIONS: dict[str, tuple[Phrasing, ...]] = {
             "Where was the {object} just before the {place}?",
             "Before the {place}, where was the {object}?",
             "Where was the {object} before being in the {place}?",
+            "Which place was the {object} at before going to the {place}?",
+            "Where had the {object} been just before going to the {place}?",
         ),
         (
             "Where had the {object} been before the {place}?",
@@ -205,9 +222,9 @@ _QUESTIONS: dict[str, tuple[Phrasing, ...]] = {
     ),
 }
 
-TEMPLATE_TEXTS: dict[str, str] = {p.id: p.text for ps in _QUESTIONS.values() for p in ps}
+TEMPLATE_TEXTS: dict[str, str] = {t.id: t.text for q in _QUESTIONS.values() for t in q.templates}
 HELDOUT_TEMPLATES: frozenset[str] = frozenset(
-    p.id for ps in _QUESTIONS.values() for p in ps if p.heldout
+    t.id for q in _QUESTIONS.values() for t in q.templates if t.heldout
 )
 
 # --------------------------------------------------------------------------- sentences
@@ -365,7 +382,7 @@ def _carried(world: _World, people: list[str], listed: bool) -> list[_Candidate]
 _GIVE_ANSWER = {"giver": "giver", "receiver": "receiver", "given": "object"}
 
 
-def _given(world: _World, kind: str, phrasing: Phrasing) -> list[_Candidate]:
+def _given(world: _World, kind: str, phrasing: Template) -> list[_Candidate]:
     """Give events asked about with the fields the phrasing names, when they fix the answer."""
     named = [f for f in ("giver", "object", "receiver") if f"{{{f}}}" in phrasing.text]
     answers: dict[tuple[str, ...], list[str]] = {}
@@ -396,7 +413,7 @@ def _before(world: _World, entities: list[str], key: str) -> list[_Candidate]:
 
 
 def _candidates(
-    world: _World, kind: str, phrasing: Phrasing, people: list[str], places: list[str]
+    world: _World, kind: str, phrasing: Template, people: list[str], places: list[str]
 ) -> list[_Candidate]:
     """The questions of `kind` the story answers, about the people and places it named."""
     objects = [o for o in world.objects if o in world.placed]
@@ -617,12 +634,12 @@ class _Story:
 
     # ---- questions
 
-    def question(self, kind: str, label: str | None = None) -> tuple[Phrasing, str, str] | None:
+    def question(self, kind: str, label: str | None = None) -> tuple[Template, str, str] | None:
         """A question of `kind` the story answers (with an answer of class `label`):
         (phrasing, question, answer), or None."""
         rng = self.rng
         heldout = self.split != "train" and rng.random() < HELDOUT_SHARE
-        pool = [p for p in _QUESTIONS[kind] if p.heldout == heldout]
+        pool = [t for t in _QUESTIONS[kind].templates if t.heldout == heldout]
         for phrasing in rng.sample(pool, len(pool)):
             candidates = _candidates(
                 self.world, kind, phrasing, self.people_named, self.places_named
@@ -637,7 +654,7 @@ class _Story:
         """An earlier question with its answer, as in a chat's history."""
         asked = self.question(self.rng.choice(KINDS))
         if asked is not None:
-            self.lines.append((False, f"Q: {asked[1]} A: {asked[2]}"))
+            self.lines.append((False, f"{asked[1]} {asked[2]}"))
             self.subject, self.can_continue = (), False
 
     def text(self, layout: str) -> tuple[str, str]:
@@ -667,7 +684,8 @@ _OBJECT_KINDS = frozenset({"where_object", "giver", "receiver", "given", "before
 def _people(split: str) -> tuple[Person, ...]:
     """The split's people, without names a sentence or a question opens with ("Can") or that
     are words of places and objects ("Park", "Orange")."""
-    openers = [text.split()[0].strip(",") for text in (*CONNECTORS, *TEMPLATE_TEXTS.values())]
+    questions = (text.removeprefix("Q: ") for text in TEMPLATE_TEXTS.values())
+    openers = [text.split()[0].strip(",") for text in (*CONNECTORS, *questions)]
     nouns = [word.capitalize() for noun in (*PLACES, *OBJECTS) for word in noun.split()]
     taken = {*openers, *nouns, "They", "She", "He"}
     return tuple(p for p in lexicon(split).people if p.name not in taken)
@@ -722,7 +740,14 @@ def story_example(
             continue
         phrasing, question, answer = asked
         text, separator = story.text(_layout(rng))
-        prompt = f"{text}{separator}Q: {question} A:"
+        prompt = f"{text}{separator}{question}"
         digest = hashlib.blake2b(prompt.encode(), digest_size=8).hexdigest()
-        return Example(prompt, answer, FAMILY, phrasing.id, key=f"{FAMILY}|{kind}|{digest}")
+        return Example(prompt, answer, NAME, phrasing.id, key=f"{NAME}|{kind}|{digest}")
     raise RuntimeError(f"no {kind} story found for split {split!r} (label {label})")
+
+
+def _generate(draw: Draw) -> Example:
+    return story_example(draw.rng, draw.split, difficulty=1.0 if draw.hard else 0.0)
+
+
+FAMILY = Family(NAME, _generate, questions=tuple(_QUESTIONS.values()), reads_context=True)
