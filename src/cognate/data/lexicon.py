@@ -145,44 +145,79 @@ COUNTABLES: dict[str, tuple[str, ...]] = {
     "collectible": (
         "seashell", "marble", "sticker", "stamp", "coin", "card", "rock", "pebble", "feather",
         "button", "bead", "acorn", "pinecone", "comic", "badge", "key chain", "magnet", "shell",
+        "gem", "crystal", "fossil", "medal", "token", "charm", "pin", "souvenir", "stone",
     ),
     "school": (
-        "pencil", "crayon", "marker", "eraser", "notebook", "ruler", "pen", "folder",
-        "glue stick", "highlighter", "sharpener",
+        "pencil", "crayon", "marker", "eraser", "notebook", "ruler", "pen", "folder", "glue stick",
+        "highlighter", "sharpener", "binder", "calculator", "protractor", "stapler", "workbook",
+        "paintbrush",
     ),
     "fruit": (
         "apple", "orange", "peach", "plum", "banana", "cherry", "strawberry", "pear", "lemon",
         "mango", "apricot", "kiwi", "lime", "grapefruit", "melon", "tangerine", "nectarine",
+        "pineapple", "coconut", "avocado", "fig", "papaya", "pomegranate", "blueberry", "raspberry",
+        "watermelon", "clementine", "guava",
     ),
     "vegetable": (
-        "carrot", "potato", "tomato", "pumpkin", "cucumber", "onion", "radish", "beet",
-        "turnip", "zucchini", "eggplant",
+        "carrot", "potato", "tomato", "pumpkin", "cucumber", "onion", "radish", "beet", "turnip",
+        "zucchini", "eggplant", "pepper", "cabbage", "artichoke", "leek", "yam", "parsnip",
+        "cauliflower",
     ),
     "baked": (
         "cookie", "cupcake", "muffin", "pie", "donut", "brownie", "pancake", "bagel", "pretzel",
-        "biscuit", "scone", "croissant", "roll", "waffle", "cracker",
+        "biscuit", "scone", "croissant", "roll", "waffle", "cracker", "bun", "tart", "macaron",
+        "eclair", "baguette", "crumpet", "cake",
     ),
-    "sweet": ("candy", "lollipop", "chocolate bar", "gumdrop", "jelly bean", "mint", "toffee"),
+    "sweet": (
+        "candy", "lollipop", "chocolate bar", "gumdrop", "jelly bean", "mint", "toffee",
+        "peppermint", "marshmallow", "caramel", "truffle", "bonbon", "gummy bear",
+    ),
     "flower": (
-        "flower", "rose", "tulip", "daisy", "sunflower", "lily", "daffodil", "carnation",
-        "orchid", "poppy", "marigold",
+        "flower", "rose", "tulip", "daisy", "sunflower", "lily", "daffodil", "carnation", "orchid",
+        "poppy", "marigold", "peony", "lilac", "zinnia", "aster", "bluebell", "pansy", "petunia",
+        "hyacinth", "crocus",
     ),
-    "dish": ("plate", "bowl", "glass", "mug", "vase", "teacup", "saucer", "dish", "pitcher"),
+    "dish": (
+        "plate", "bowl", "glass", "mug", "vase", "teacup", "saucer", "dish", "pitcher", "spoon",
+        "fork", "knife", "platter", "tumbler", "goblet", "ladle", "kettle", "teapot",
+    ),
     "toy": (
         "toy", "doll", "puzzle", "kite", "ball", "balloon", "yoyo", "robot", "game",
-        "action figure", "spinning top", "race car", "whistle",
+        "action figure", "spinning top", "race car", "whistle", "teddy bear", "rattle",
+        "kaleidoscope", "frisbee", "pinwheel", "puppet", "drum", "xylophone",
     ),
-    "book": ("book", "magazine", "storybook", "novel", "atlas", "cookbook"),
-    "clothing": ("shirt", "sock", "hat", "glove", "scarf", "mitten", "sweater", "cap", "tie"),
-    "craft": ("bracelet", "necklace", "bookmark", "paper plane", "clay pot", "keyring"),
-    "picture": ("drawing", "painting", "picture", "poster", "sketch"),
+    "book": (
+        "book", "magazine", "storybook", "novel", "atlas", "cookbook", "diary", "journal",
+        "dictionary", "encyclopedia", "textbook", "almanac",
+    ),
+    "clothing": (
+        "shirt", "sock", "hat", "glove", "scarf", "mitten", "sweater", "cap", "tie", "belt",
+        "skirt", "dress", "jacket", "vest", "boot", "sandal", "shoe", "coat", "apron",
+    ),
+    "craft": (
+        "bracelet", "necklace", "bookmark", "paper plane", "clay pot", "keyring", "paper crane",
+        "pot holder", "wreath", "quilt", "mask", "ornament",
+    ),
+    "picture": (
+        "drawing", "painting", "picture", "poster", "sketch", "photo", "collage", "portrait",
+        "print", "watercolor",
+    ),
     "animal": (
-        "chicken", "duck", "rabbit", "cow", "sheep", "goat", "horse", "pig", "goose",
-        "goldfish", "hen", "turkey", "hamster", "lamb",
+        "chicken", "duck", "rabbit", "cow", "sheep", "goat", "horse", "pig", "goose", "goldfish",
+        "hen", "turkey", "hamster", "lamb", "chick", "pony", "calf", "donkey", "llama", "alpaca",
+        "parakeet", "canary", "ferret", "kitten", "puppy", "turtle", "gerbil",
     ),
-    "supply": ("nail", "screw", "envelope", "candle", "battery", "napkin", "paper clip", "tile"),
-    "mail": ("postcard", "letter", "invitation", "thank-you note", "parcel"),
-    "plant": ("seed", "bulb", "seedling", "sapling"),
+    "supply": (
+        "nail", "screw", "envelope", "candle", "battery", "napkin", "paper clip", "tile", "staple",
+        "thumbtack", "rubber band", "sponge", "bolt", "tissue", "matchstick",
+    ),
+    "mail": (
+        "postcard", "letter", "invitation", "thank-you note", "parcel", "flyer", "brochure",
+        "newsletter", "coupon",
+    ),
+    "plant": (
+        "seed", "bulb", "seedling", "sapling", "cutting", "sprout", "shrub", "cactus", "fern",
+    ),
 }  # fmt: skip
 
 # Verb phrases of the small world's stories, by what they do; "{place}", "{object}",
@@ -441,7 +476,7 @@ IRREGULAR_PLURALS = {
     "moose": "moose", "leaf": "leaves", "knife": "knives", "loaf": "loaves", "wolf": "wolves",
     "calf": "calves", "scarf": "scarves", "potato": "potatoes", "tomato": "tomatoes",
     "cherry tomato": "cherry tomatoes", "mango": "mangoes", "headphones": "headphones",
-    "goldfish": "goldfish", "foot": "feet",
+    "goldfish": "goldfish", "foot": "feet", "cactus": "cacti",
 }  # fmt: skip
 
 

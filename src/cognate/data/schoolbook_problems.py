@@ -225,9 +225,9 @@ FRAMES: dict[str, tuple[Frame, ...]] = {
            "{How_many} are in the {box} {altogether}?", "things", "3"),
         _f("boxes", "There are {x} in {a_box} and {y} in {a_box2}. "
            "{How_many} are there {altogether}?", "things", "2"),
-        _f("days", "{Name} {did_x} on {day} and {did_y} on {day2}. "
+        _f("days", "{Name} {did_x} on {day} and {y} on {day2}. "
            "{How_many} did {he} {asked} {altogether}?", "activity", "2"),
-        _f("three_days", "{Name} {did_x} on {day}, {did_y} on {day2}, and {did_z} on {day3}. "
+        _f("three_days", "{Name} {did_x} on {day}, {y} on {day2}, and {z} on {day3}. "
            "{How_many} did {he} {asked} {altogether}?", "activity", "3"),
         _f("spent", "{Name} spent {x} on {a_thing} and {y} on {a_thing2}. "
            "How much money did {he} spend {altogether}?", "money", "2"),
@@ -631,7 +631,8 @@ def _changed(rng: random.Random, stuff: _Stuff, n: int, gain: bool, his: str, cu
     if gain:
         forms = [stuff.more(n)] + ([f"{n} more"] if stuff.things else [])
     else:
-        forms = [_of_his(stuff, n, his)] + ([f"{n} of them"] if stuff.things else [])
+        forms = [_of_his(stuff, n, his)] if his else []
+        forms += [f"{n} of them"] if stuff.things else []
     if not cue:
         forms += [stuff.amount(n)] * 2 + ([str(n)] if stuff.things else [])
     return rng.choice(forms)
@@ -660,7 +661,8 @@ def _some(rng: random.Random, stuff: _Stuff, gain: bool, his: str, cue: bool) ->
     if gain:
         forms = [f"some more {stuff.mass}"] + (["some more"] if stuff.things else [])
     else:
-        forms = [f"some of {his} {stuff.mass}"] + (["some of them"] if stuff.things else [])
+        forms = [f"some of {his} {stuff.mass}"] if his else []
+        forms += ["some of them"] if stuff.things else []
     if not cue:
         forms += [f"some {stuff.mass}"] + (["some"] if stuff.things else [])
     return rng.choice(forms)
@@ -887,10 +889,10 @@ class _Wording:
             the_box = f"the {fields['box']}"
             fields |= {
                 "moves": move.present.format(
-                    count=_changed(rng, stuff, b, gain, his, False), the_box=the_box
+                    count=_changed(rng, stuff, b, gain, "", False), the_box=the_box
                 ),
                 "moved_some": move.past.format(
-                    count=_some(rng, stuff, gain, his, False), the_box=the_box
+                    count=_some(rng, stuff, gain, "", False), the_box=the_box
                 ),
                 "moved_full": move.past.format(count=stuff.amount(b), the_box=fields["a_box"]),
                 "move": move.asked.format(the_box=the_box),
@@ -930,14 +932,22 @@ class _Wording:
 # --------------------------------------------------------------------------- distractors
 
 
-def _distractor(wording: _Wording, avoid: set[int], top: int, context: bool) -> tuple[str, bool]:
+def _distractor(
+    wording: _Wording, text: str, avoid: set[int], top: int, context: bool
+) -> tuple[str, bool]:
     """A sentence with a number that does not matter to the question, and whether it goes
     first (else right before the question, where it cannot come between a sentence and the
-    pronoun that refers back to it). `context`: whether the problem has sentences before its
-    question."""
+    pronoun that refers back to it). `text`: the problem, whose things the sentence leaves
+    out; `context`: whether it has sentences before its question."""
     rng, stuff, name = wording.rng, wording.stuff, wording.fields["name"]
     n = rng.choice([n for n in range(2, max(top, 20) + 1) if n not in avoid])
-    noun = rng.choice([n for n in wording.lex.countables if n.kind != stuff.kind])
+    words = set(re.findall(r"[a-z]+", text))
+    nouns = [
+        noun
+        for noun in wording.lex.countables
+        if noun.kind in BOXED and noun.kind != stuff.kind and noun.plural.split()[-1] not in words
+    ]
+    noun = rng.choice(nouns)
     amount = noun.count(n)
     if not stuff.things and stuff.kind != "money" and rng.random() < 0.3:
         amount = f"${n}" if rng.random() < 0.5 else f"{n} dollars"
@@ -1029,7 +1039,8 @@ def word_problem_example(
     if rng.random() < DISTRACTOR_SHARE and _asks_by_name(sentences[-1]):
         known = {*numbers.given.values(), numbers.answer}
         avoid = known if split == "test" else known | _reserved_partners(known)
-        sentence, first = _distractor(wording, avoid, max(known), len(sentences) > 1)
+        text = " ".join(sentences)
+        sentence, first = _distractor(wording, text, avoid, max(known), len(sentences) > 1)
         sentences.insert(0 if first else len(sentences) - 1, sentence)
     return Example(
         prompt=_prompt(rng, sentences),
