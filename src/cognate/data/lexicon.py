@@ -195,7 +195,7 @@ COUNTABLES: dict[str, tuple[str, ...]] = {
         "skirt", "dress", "jacket", "vest", "boot", "sandal", "shoe", "coat", "apron",
     ),
     "craft": (
-        "bracelet", "necklace", "bookmark", "paper plane", "clay pot", "keyring", "paper crane",
+        "bracelet", "necklace", "bookmark", "paper plane", "flowerpot", "keyring", "paper crane",
         "pot holder", "wreath", "quilt", "mask", "ornament",
     ),
     "picture": (
@@ -445,7 +445,7 @@ MATERIALS: dict[str, tuple[str, ...]] = {
     "rope": ("meter", "foot", "yard"), "string": ("meter", "foot", "yard"),
     "yarn": ("yard", "meter"), "wire": ("meter", "foot"), "fabric": ("yard", "meter"),
     "honey": ("cup", "pound"), "cheese": ("pound", "kilogram"), "clay": ("pound", "kilogram"),
-    "oats": ("cup", "pound"), "beans": ("pound", "cup"), "cereal": ("cup", "pound"),
+    "oats": ("cup", "pound"), "lentils": ("pound", "cup"), "cereal": ("cup", "pound"),
 }  # fmt: skip
 
 # Things that hold countable things: packages (things are bought in them: "a bag of apples")

@@ -175,7 +175,7 @@ FRAMES: dict[str, tuple[Frame, ...]] = {
         _f("box", "There are {a} in {a_box}. {Name} {moves}. {How_many} are in the {box} now?",
            "things"),
         _f("question_first", "{How_many} does {name} have {now} if {he} had {a} and {did}?",
-           **_H, **_SHOP),
+           **_SHOP),
         _f("after", "{Name} had {a}. After {he} {did}, {how_many} did {he} have?", **_H),
     ),
     "change_amount": (
@@ -197,7 +197,7 @@ FRAMES: dict[str, tuple[Frame, ...]] = {
            "{How_many} did {he} {asked}?", **_H, **_SHOP),
     ),
     "change_start": (
-        _f("had_some", "{Name} had {some_stuff}. {He} {did}. {Now_has_c} "
+        _f("had_some", "{Name} had some {mass}. {He} {did}. {Now_has_c} "
            "{How_many} did {he} have {at_first}?", **_SHOP),
         _f("did", "{Name} {did_full}. {Now_has_c} {How_many} did {he} have {at_first}?", **_SHOP),
         _f("did_and_now", "{Name} {did_full} and now has {c}. "
@@ -236,7 +236,9 @@ FRAMES: dict[str, tuple[Frame, ...]] = {
         _f("class", "There are {x_n} girls and {y_n} boys in a class. "
            "How many children are in the class?", "none", "2"),
         _f("question_first", "{How_many} do {name} and {name2} have {altogether} if {name} has "
-           "{x} and {name2} has {y}?", variants="2", **_H),
+           "{x} and {name2} has {y}?", variants="2"),
+        _f("two_of_them", "{Name} has {x}, and {name2} has {y}. {How_many} do the two of them "
+           "have {altogether}?", variants="2", **_H),
         _f("if", "If {name} has {x}, {name2} has {y}, and {name3} has {z}, "
            "{how_many} do they have {altogether}?", variants="3", **_H),
     ),
@@ -276,7 +278,9 @@ FRAMES: dict[str, tuple[Frame, ...]] = {
         _f("box", "There are {x} and {y2} in {a_box}. How many more {items} than {items2} are "
            "there?", "things", "more"),
         _f("question_first", "{How_many_more} does {name} have than {name2} if {name} has {x} "
-           "and {name2} has {y}?", variants="more", **_H),
+           "and {name2} has {y}?", variants="more"),
+        _f("and_more", "{Name} has {x} and {name2} has {y}. {How_many_more} does {name} have?",
+           variants="more", **_H),
         _f("if", "If {name} has {x} and {name2} has {y}, {how_many_fewer} does {name2} have?",
            variants="fewer", **_H),
     ),
@@ -327,8 +331,7 @@ FRAMES: dict[str, tuple[Frame, ...]] = {
         _f("each_costs", "Each {thing} costs {n}. How much do {g} {things} cost?", "money"),
         _f("every_day", "{Name} {does_n} every day. {How_many} does {he} {asked} in {g} days?",
            "activity"),
-        _f("question_first", "{How_many} are in {g} {boxes} if each {box} has {n}?", "things",
-           **_H),
+        _f("question_first", "{How_many} are in {g} {boxes} if each {box} has {n}?", "things"),
         _f("boxes_have", "{G} {boxes} have {n} each. {How_many} are there {altogether}?",
            "things", **_H),
     ),
@@ -339,6 +342,8 @@ FRAMES: dict[str, tuple[Frame, ...]] = {
            "{box}?", "things"),
         _f("children", "{T} are shared equally by {g} children. {How_many} does each child get?",
            "things"),
+        _f("same_number", "{Name} puts {t} into {g} {boxes}. Each {box} has the same number of "
+           "{items}. How many {items} are in each {box}?", "things"),
         _f("days", "{Name} {did_t} in {g} days. {He} {did_same} each day. "
            "{How_many} did {he} {asked} each day?", "activity"),
         _f("cost", "{G} {things} cost {t} in all. Each {thing} costs the same. "
@@ -364,6 +369,8 @@ FRAMES: dict[str, tuple[Frame, ...]] = {
     ),
     "two_step": (
         _f("changes", "{Name} had {a}. {He} {did}. Then {he} {did2}. "
+           "{How_many} does {he} have now?", variants="changes"),
+        _f("after_that", "{Name} had {a}. {He} {did}. After that, {he} {did2}. "
            "{How_many} does {he} have now?", variants="changes"),
         _f("total_then_loss", "{Name} has {x} and {name2} has {y}. They {lost_z}. "
            "{How_many} do they have left?", variants="total_then_loss"),
@@ -406,10 +413,15 @@ def _top(rng: random.Random, hard: bool) -> int:
     return 999 if rng.random() < BIG_SHARE else 100
 
 
-def _factors(rng: random.Random, hard: bool) -> tuple[int, int]:
-    """Two numbers of the multiplication table: 2-5 when easy, 2-12 when hard."""
+def _factors(rng: random.Random, hard: bool, most: int = 0) -> tuple[int, int]:
+    """Two numbers of the multiplication table (2-5 when easy, 2-12 when hard) whose product
+    is at most `most` (by default 20 when easy)."""
     hi = 12 if hard else 5
-    return rng.randint(2, hi), rng.randint(2, hi)
+    most = most or (hi * hi if hard else 20)
+    while True:
+        a, b = rng.randint(2, hi), rng.randint(2, hi)
+        if a * b <= most:
+            return a, b
 
 
 def _change(rng: random.Random, top: int) -> tuple[bool, int, int, int]:
@@ -488,11 +500,11 @@ def _two_steps(rng: random.Random, hard: bool, top: int) -> _Numbers:
         x = rng.randint(1, max(1, top // 2 - 1))
         d = rng.randint(1, max(1, top - 2 * x))
         return _Numbers(variant, {"x": x, "d": d}, 2 * x + d)
-    groups, size = _factors(rng, hard)
+    groups, size = _factors(rng, hard, top - 1)
     if variant == "groups_then_loss":
         b = rng.randint(1, groups * size - 1)
         return _Numbers(variant, {"g": groups, "n": size, "b": b}, groups * size - b, (False,))
-    a = rng.randint(groups * size + 1, max(top, groups * size + 20))
+    a = rng.randint(groups * size + 1, top)
     return _Numbers(variant, {"a": a, "g": groups, "n": size}, a - groups * size)
 
 
@@ -771,7 +783,7 @@ class _Wording:
             "how_many": stuff.how_many(),
             "how_many_more": stuff.how_many("more"),
             "how_many_fewer": stuff.how_many("fewer"),
-            "some_stuff": f"some {stuff.mass}",
+            "mass": stuff.mass,
             "them": "them" if stuff.things else "it",
             "now": rng.choice(("now", "in all", "now") if gain else ("now", "left", "left")),
             "at_first": rng.choice(("at first", "to begin with", "in the beginning")),
