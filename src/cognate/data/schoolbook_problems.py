@@ -1,7 +1,7 @@
 """Arithmetic word problems written the way school books and people write them.
 
-"Joan found 70 seashells on the beach. She gave Sam some of her seashells. She has 27
-seashells. How many seashells did she give to Sam?" -> `43`. One kind of problem per schema:
+"Joan found 70 seashells. She gave Sam some of her seashells. She has 27 seashells. How many
+seashells did she give to Sam?" -> `43`. One kind of problem per schema:
 
 - change: someone gains or loses some (found, bought, gave to, lost, ate, sold, spent, ...),
   and the result, the change or the start is unknown (`change_result`, `change_amount`,
@@ -17,10 +17,10 @@ seashells. How many seashells did she give to Sam?" -> `43`. One kind of problem
 
 What is counted: things (a countable noun of the lexicon, with the verbs that fit it), money
 ("$3" or "3 dollars"; the answer is the number), a material in units ("3 cups of flour") or an
-activity in units ("read 12 pages"). A quarter of the problems carry a sentence with a number
-that does not matter to the question. A problem is either context and then "Q: <question>
-A:", or all of it after "Q:" (the seed prompt's shape); names are repeated or replaced by
-pronouns; some questions come first ("How many ... if ...?").
+activity in units ("read 12 pages"). A quarter of the problems whose question names what it
+counts carry a sentence with a number that does not matter to it. A problem is either context
+and then "Q: <question> A:", or all of it after "Q:" (the seed prompt's shape); names are
+repeated or replaced by pronouns; some questions come first ("How many ... if ...?").
 
 Splits (as in `tasks`): every word (names, things, materials, activities, containers, colors
 and the rarer verbs) comes from its split's `lexicon`; the problem's numbers are split by key
@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from cognate.data.lexicon import (
+    COUNTABLES,
     Change,
     Lexicon,
     Person,
@@ -103,32 +104,12 @@ RELATIVES = (
 )  # fmt: skip
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ELSEWHERE = ("on the table", "on the shelf", "in the closet", "in the garage")
-# Kinds of things that come in containers, in colors, with prices (the lexicon's COUNTABLES).
-BOXED = frozenset(
-    [
-        "collectible",
-        "school",
-        "fruit",
-        "vegetable",
-        "baked",
-        "sweet",
-        "flower",
-        "dish",
-        "toy",
-        "book",
-        "clothing",
-        "craft",
-        "picture",
-        "supply",
-        "mail",
-        "plant",
-    ]
-)
-SMALL = frozenset(["collectible", "school", "sweet", "supply", "plant"])  # fit a jar or an envelope
-COLORED = frozenset(
-    ["collectible", "school", "flower", "dish", "toy", "clothing", "craft", "supply", "mail"]
-)
-PRICED = frozenset(["school", "toy", "book", "clothing", "dish", "craft", "picture"])
+# Kinds of things (the lexicon's COUNTABLES) that come in containers (not animals), that fit
+# a jar or an envelope, that come in colors, that have prices.
+BOXED = frozenset(COUNTABLES) - {"animal"}
+SMALL = frozenset({"collectible", "school", "sweet", "supply", "plant"})
+COLORED = frozenset({"collectible", "school", "flower", "dish", "toy", "clothing", "craft"})
+PRICED = frozenset({"school", "toy", "book", "clothing", "dish", "craft", "picture"})
 
 
 # --------------------------------------------------------------------------- frames
@@ -233,8 +214,8 @@ FRAMES: dict[str, tuple[Frame, ...]] = {
            "How much money did {he} spend {altogether}?", "money", "2"),
         _f("cost", "{A_thing} costs {x} and {a_thing2} costs {y}. "
            "How much do they cost {altogether}?", "money", "2"),
-        _f("class", "There are {x_n} girls and {y_n} boys in a class. "
-           "How many children are in the class?", "none", "2"),
+        _f("class", "There are {x_n} girls and {y_n} boys in a {school}. "
+           "How many children are in the {school}?", "none", "2"),
         _f("question_first", "{How_many} do {name} and {name2} have {altogether} if {name} has "
            "{x} and {name2} has {y}?", variants="2"),
         _f("two_of_them", "{Name} has {x}, and {name2} has {y}. {How_many} do the two of them "
@@ -251,8 +232,8 @@ FRAMES: dict[str, tuple[Frame, ...]] = {
            "How many {items} are {color2}?", "things", "2"),
         _f("box_colors", "There are {t} in {a_box}. {X_n} are {color}, {y_n} are {color2}, and "
            "the rest are {color3}. How many {items} are {color3}?", "things", "3"),
-        _f("class", "There are {t_n} children in a class. {X_n} of them are girls. "
-           "How many boys are in the class?", "none", "2"),
+        _f("class", "There are {t_n} children in a {school}. {X_n} of them are girls. "
+           "How many boys are in the {school}?", "none", "2"),
         _f("days", "{Name} {did_t} in two days. {He} {did_x} on the first day. "
            "{How_many} did {he} {asked} on the second day?", "activity", "2"),
         _f("spent", "{Name} spent {t} on {a_thing} and {a_thing2}. The {thing} cost {x}. "
@@ -575,35 +556,12 @@ def _stuff(rng: random.Random, lex: Lexicon, frame: Frame, kinds: frozenset[str]
 
 def _needed_kinds(frame: Frame) -> frozenset[str]:
     """The kinds of countable things a frame's words suit (containers, colors)."""
-    kinds = frozenset(_COUNTABLE_KINDS)
+    kinds = frozenset(COUNTABLES)
     if "box" in frame.text or "pack" in frame.text:
         kinds &= BOXED
     if "color" in frame.text:
         kinds &= COLORED
     return kinds
-
-
-_COUNTABLE_KINDS = frozenset(
-    [
-        "collectible",
-        "school",
-        "fruit",
-        "vegetable",
-        "baked",
-        "sweet",
-        "flower",
-        "dish",
-        "toy",
-        "book",
-        "clothing",
-        "craft",
-        "picture",
-        "animal",
-        "supply",
-        "mail",
-        "plant",
-    ]
-)
 
 
 # --------------------------------------------------------------------------- verbs
@@ -795,6 +753,7 @@ class _Wording:
             self.fields[f"{role}_n"] = str(n)
             self.fields[role] = str(n) if role == "g" else self.stuff.amount(n)
         given = self.numbers.given
+        self.fields["school"] = "class" if max(given.values()) <= 40 else "school"
         if "d" in given:
             self.fields["d_more"] = self.stuff.more(given["d"])
             self.fields["d_fewer"] = self.stuff.more(given["d"], fewer=True)
