@@ -577,21 +577,18 @@ def _changes(split: str, kind: str, gain: bool, shop: bool) -> tuple[Change, ...
     )
 
 
+def _moves(gain: bool, *phrasings: str) -> tuple[Change, ...]:
+    return tuple(Change(**vars(VerbPhrase.of(p)), gain=gain, everyday=True) for p in phrasings)
+
+
 # Moving things in or out of a container: "{the_box}" is "a basket" or "the basket".
 _CONTAINER_MOVES: dict[bool, tuple[Change, ...]] = {
-    gain: tuple(
-        Change(**vars(VerbPhrase.of(forms)), gain=gain, everyday=True) for forms in phrasings
-    )
-    for gain, phrasings in (
-        (True, ("put/puts/put {count} in {the_box}", "added/adds/add {count} to {the_box}")),
-        (
-            False,
-            (
-                "took/takes/take {count} out of {the_box}",
-                "removed/removes/remove {count} from {the_box}",
-            ),
-        ),
-    )
+    True: _moves(True, "put/puts/put {count} in {the_box}", "added/adds/add {count} to {the_box}"),
+    False: _moves(
+        False,
+        "took/takes/take {count} out of {the_box}",
+        "removed/removes/remove {count} from {the_box}",
+    ),
 }
 
 
@@ -683,7 +680,7 @@ class _Wording:
             self.fields |= dict(zip(("day", "day2", "day3"), DAYS[first:], strict=False))
         if kind.startswith("change") or numbers.gains:
             self._change_fields()
-        elif "did" in text or "does_n" in text or "base_t" in text or "asked" in text:
+        elif re.search(r"\{(did_|does_n|base_t|asked)", text):
             self._doing_fields()
         self.fields |= {
             k[0].upper() + k[1:]: v[:1].upper() + v[1:]
