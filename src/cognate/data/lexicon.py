@@ -8,10 +8,10 @@ it takes seconds; the irregular plurals of these lists are in `IRREGULAR_PLURALS
 
 Every word belongs to one split by a stable hash (`split_of_word`, about 80% train, 10%
 validation, 10% test); the verb phrases of each kind, being few, are ranked by that hash and
-the first tenth of them go to test, the next to validation. An example of a split uses only
-its split's words: the test split's names, places, objects and verbs never occur in
-training, so a model that scores well on it reads and copies words rather than remembering
-them.
+the first tenth of them go to test, the next to validation (so do the word problems' verbs
+of change, except the everyday ones, and activities). An example of a split uses only its
+split's words: the test split's names, places, objects and verbs never occur in training, so
+a model that scores well on it reads and copies words rather than remembering them.
 """
 
 from __future__ import annotations
