@@ -16,6 +16,7 @@ from cognate.data.tasks.splits import HELDOUT_SHARE, is_reserved, split_of_key
 from cognate.data.tasks.templates import Pool, Questions, Template
 from cognate.data.tasks.vocabulary import name_pool
 
+HARD_SHARE = 0.8  # probability of a hard example at difficulty 1
 SAME_PHRASING_SHARE = 0.5  # share of contexts written in one phrasing throughout
 
 

@@ -8,10 +8,10 @@ it takes seconds; the irregular plurals of these lists are in `IRREGULAR_PLURALS
 
 Every word belongs to one split by a stable hash (`split_of_word`, about 80% train, 10%
 validation, 10% test); the verb phrases of each kind, being few, are ranked by that hash and
-the first tenth of them go to test, the next to validation. An example of a split uses only
-its split's words: the test split's names, places, objects and verbs never occur in
-training, so a model that scores well on it reads and copies words rather than remembering
-them.
+the first tenth of them go to test, the next to validation (so do the word problems' verbs
+of change, except the everyday ones, and activities). An example of a split uses only its
+split's words: the test split's names, places, objects and verbs never occur in training, so
+a model that scores well on it reads and copies words rather than remembering them.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from __future__ import annotations
 import hashlib
 import importlib
 import pkgutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar
 
 import faker.providers.person
 
 SPLIT_BUCKETS = {"train": 80, "validation": 90, "test": 100}  # cumulative share of 100
+_T = TypeVar("_T")
 _SALT = "lexicon"  # keeps word splits independent of example-key splits
 
 
@@ -40,13 +42,15 @@ def split_of_word(word: str) -> str:
     return next(split for split, upper in SPLIT_BUCKETS.items() if bucket < upper)
 
 
-def _phrases_of(split: str, phrases: Sequence[str]) -> tuple[str, ...]:
-    """A small pool's share of `split`: at least one phrase each for test and validation."""
-    ranked = sorted(phrases, key=_hash)
+def _phrases_of(
+    split: str, phrases: Sequence[_T], name: Callable[[_T], str] = str
+) -> tuple[_T, ...]:
+    """A small pool's share of `split`, by `name`: at least one each for test and validation."""
+    ranked = sorted(phrases, key=lambda p: _hash(name(p)))
     held = max(1, len(phrases) // 10)
     shares = {"test": ranked[:held], "validation": ranked[held : 2 * held]}
-    chosen = set(shares.get(split, ranked[2 * held :]))
-    return tuple(p for p in phrases if p in chosen)
+    chosen = {name(p) for p in shares.get(split, ranked[2 * held :])}
+    return tuple(p for p in phrases if name(p) in chosen)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class Person:
 class Noun:
     singular: str
     plural: str
+    kind: str = ""  # countables: their kind in COUNTABLES
 
     def count(self, n: int) -> str:
         """'1 apple', '3 apples'."""
@@ -149,23 +154,87 @@ ANIMALS = (
     "pony", "lamb", "calf", "piglet", "chick", "duckling", "canary", "ferret", "guinea pig",
 )  # fmt: skip
 
-# Things that are counted in word problems: small objects people collect, make, buy or lose.
-COUNTABLES = (
-    "seashell", "marble", "sticker", "stamp", "coin", "card", "pencil", "crayon", "marker",
-    "eraser", "book", "comic", "magazine", "balloon", "flower", "rose", "tulip", "daisy",
-    "leaf", "rock", "pebble", "feather", "button", "bead", "ribbon", "candle", "toy car",
-    "doll", "puzzle", "kite", "ball", "tennis ball", "golf ball", "ticket", "postcard",
-    "photo", "picture", "drawing", "poster", "shirt", "sock", "hat", "glove", "bracelet",
-    "necklace", "ring", "cup", "plate", "bowl", "spoon", "fork", "bottle", "jar", "box",
-    "bag", "basket", "tree", "plant", "seed", "egg", "nail", "screw", "brick", "tile",
-    "block", "game", "song", "page", "letter", "email", "chair", "table", "lamp", "pillow",
-    "towel", "blanket", "orange", "peach", "plum", "cherry", "grape", "strawberry", "cookie",
-    "cupcake", "muffin", "pie", "donut", "brownie", "pancake", "sandwich", "apple", "banana",
-    "carrot", "potato", "tomato", "pumpkin", "candy", "lollipop", "cracker", "walnut",
-    "peanut", "acorn", "shell", "fish", "worm", "bug", "butterfly", "bird", "chicken",
-    "duck", "rabbit", "puppy", "kitten", "cow", "sheep", "goat", "horse", "pig", "goose",
-    "toy", "bike", "skateboard", "note", "envelope", "apple pie", "paper clip", "trading card",
-)  # fmt: skip
+# Things counted in word problems, by kind: the kind decides which verbs fit them ("ate" fits
+# food, "broke" dishes). A word that is part of another (as "ball" of "tennis ball") is left
+# out, so that a word's split is also that of every phrase it occurs in.
+COUNTABLES: dict[str, tuple[str, ...]] = {
+    "collectible": (
+        "seashell", "marble", "sticker", "stamp", "coin", "card", "rock", "pebble", "feather",
+        "button", "bead", "acorn", "pinecone", "comic", "badge", "key chain", "magnet", "shell",
+        "gem", "crystal", "fossil", "medal", "token", "charm", "pin", "souvenir", "stone",
+    ),
+    "school": (
+        "pencil", "crayon", "marker", "eraser", "notebook", "ruler", "pen", "folder", "glue stick",
+        "highlighter", "sharpener", "binder", "calculator", "protractor", "stapler", "workbook",
+        "paintbrush",
+    ),
+    "fruit": (
+        "apple", "orange", "peach", "plum", "banana", "cherry", "strawberry", "pear", "lemon",
+        "mango", "apricot", "kiwi", "lime", "grapefruit", "melon", "tangerine", "nectarine",
+        "pineapple", "coconut", "avocado", "fig", "papaya", "pomegranate", "blueberry", "raspberry",
+        "watermelon", "clementine", "guava",
+    ),
+    "vegetable": (
+        "carrot", "potato", "tomato", "pumpkin", "cucumber", "onion", "radish", "beet", "turnip",
+        "zucchini", "eggplant", "pepper", "cabbage", "artichoke", "leek", "yam", "parsnip",
+        "cauliflower",
+    ),
+    "baked": (
+        "cookie", "cupcake", "muffin", "pie", "donut", "brownie", "pancake", "bagel", "pretzel",
+        "biscuit", "scone", "croissant", "roll", "waffle", "cracker", "bun", "tart", "macaron",
+        "eclair", "baguette", "crumpet", "cake",
+    ),
+    "sweet": (
+        "candy", "lollipop", "chocolate bar", "gumdrop", "jelly bean", "mint", "toffee",
+        "peppermint", "marshmallow", "caramel", "truffle", "bonbon", "gummy bear",
+    ),
+    "flower": (
+        "flower", "rose", "tulip", "daisy", "sunflower", "lily", "daffodil", "carnation", "orchid",
+        "poppy", "marigold", "peony", "lilac", "zinnia", "aster", "bluebell", "pansy", "petunia",
+        "hyacinth", "crocus",
+    ),
+    "dish": (
+        "plate", "bowl", "glass", "mug", "vase", "teacup", "saucer", "dish", "pitcher", "spoon",
+        "fork", "knife", "platter", "tumbler", "goblet", "ladle", "kettle", "teapot",
+    ),
+    "toy": (
+        "toy", "doll", "puzzle", "kite", "ball", "balloon", "yoyo", "robot", "game",
+        "action figure", "spinning top", "race car", "whistle", "teddy bear", "rattle",
+        "kaleidoscope", "frisbee", "pinwheel", "puppet", "drum", "xylophone",
+    ),
+    "book": (
+        "book", "magazine", "storybook", "novel", "atlas", "cookbook", "diary", "journal",
+        "dictionary", "encyclopedia", "textbook", "almanac",
+    ),
+    "clothing": (
+        "shirt", "sock", "hat", "glove", "scarf", "mitten", "sweater", "cap", "tie", "belt",
+        "skirt", "dress", "jacket", "vest", "boot", "sandal", "shoe", "coat", "apron",
+    ),
+    "craft": (
+        "bracelet", "necklace", "bookmark", "paper plane", "flowerpot", "keyring", "paper crane",
+        "pot holder", "wreath", "quilt", "mask", "ornament",
+    ),
+    "picture": (
+        "drawing", "painting", "picture", "poster", "sketch", "photo", "collage", "portrait",
+        "print", "watercolor",
+    ),
+    "animal": (
+        "chicken", "duck", "rabbit", "cow", "sheep", "goat", "horse", "pig", "goose", "goldfish",
+        "hen", "turkey", "hamster", "lamb", "chick", "pony", "calf", "donkey", "llama", "alpaca",
+        "parakeet", "canary", "ferret", "kitten", "puppy", "turtle", "gerbil",
+    ),
+    "supply": (
+        "nail", "screw", "envelope", "candle", "battery", "napkin", "paper clip", "tile", "staple",
+        "thumbtack", "rubber band", "sponge", "bolt", "tissue", "matchstick",
+    ),
+    "mail": (
+        "postcard", "letter", "invitation", "thank-you note", "parcel", "flyer", "brochure",
+        "newsletter", "coupon",
+    ),
+    "plant": (
+        "seed", "bulb", "seedling", "sapling", "cutting", "sprout", "shrub", "cactus", "fern",
+    ),
+}  # fmt: skip
 
 # Verb phrases of the small world's stories, by what they do; "{place}", "{object}",
 # "{receiver}" are filled in. Each phrase has its split, like a word. A story uses a phrase
@@ -305,6 +374,164 @@ VERBS: dict[str, tuple[str, ...]] = {
 }
 
 
+@dataclass(frozen=True)
+class VerbPhrase:
+    """A verb phrase in the forms a word problem needs, each with "{count}" where the amount
+    goes (and perhaps "{other}", a person, or "{a_thing}"): past, 3rd person present, base."""
+
+    past: str  # "gave {count} to {other}"
+    present: str  # "gives {count} to {other}"
+    base: str  # "give {count} to {other}"
+
+    @classmethod
+    def of(cls, forms: str) -> VerbPhrase:
+        """From "gave/gives/give {count} to {other}": the verb's three forms, then the rest."""
+        verbs, _, rest = forms.partition(" ")
+        past, present, base = verbs.split("/")
+        return cls(f"{past} {rest}", f"{present} {rest}", f"{base} {rest}")
+
+    @property
+    def asked(self) -> str:
+        """The base form without the amount (nor a "for" left before it), for "How many ...
+        did she <asked>?": "give to {other}", "practice the piano"."""
+        return " ".join(self.base.replace("for {count}", "").replace("{count}", "").split())
+
+
+@dataclass(frozen=True)
+class Change(VerbPhrase):
+    """A verb phrase that changes how much someone has (word problems)."""
+
+    gain: bool = True
+    suits: tuple[str, ...] = ()  # kinds of COUNTABLES, "money" or "material"
+    everyday: bool = False  # in every split (see `CHANGES`)
+
+
+@dataclass(frozen=True)
+class Activity(VerbPhrase):
+    """Something done in amounts of a unit: "read {count}" pages, "swam {count}" laps."""
+
+    unit: str = ""  # singular: "page"
+
+
+_COUNTED = tuple(COUNTABLES)  # every kind of countable thing
+
+
+def _change(forms: str, gain: bool, suits: str, everyday: bool = False) -> Change:
+    kinds = tuple(k for word in suits.split() for k in (_COUNTED if word == "any" else (word,)))
+    return Change(**vars(VerbPhrase.of(forms)), gain=gain, suits=kinds, everyday=everyday)
+
+
+# Verbs of gaining and losing. The everyday ones (the verbs of school books: found, bought,
+# gave, lost, ate, sold, ...) are in every split, like "has" and "more": a model that never
+# saw a verb cannot know whether it adds or takes away. The others are split like words, and a
+# problem using one of them also says "more" (a gain) or "of them" (a loss).
+CHANGES: tuple[Change, ...] = (
+    _change("found/finds/find {count}", True, "collectible school toy clothing supply money", True),
+    _change("bought/buys/buy {count}", True, "any material", True),
+    _change("got/gets/get {count}", True, "any money material", True),
+    _change("got/gets/get {count} from {other}", True, "any money material", True),
+    _change("received/receives/receive {count}", True, "any money", True),
+    _change("picked/picks/pick {count}", True, "fruit vegetable flower", True),
+    _change("baked/bakes/bake {count}", True, "baked", True),
+    _change("made/makes/make {count}", True, "baked craft picture", True),
+    _change("collected/collects/collect {count}", True, "collectible supply plant", True),
+    _change("won/wins/win {count}", True, "collectible toy money", True),
+    _change("earned/earns/earn {count}", True, "money", True),
+    _change("gathered/gathers/gather {count}", True, "collectible flower plant"),
+    _change("purchased/purchases/purchase {count}", True, "any material"),
+    _change("picked/picks/pick up {count}", True, "collectible school toy money supply"),
+    _change("came/comes/come across {count}", True, "collectible money"),
+    _change("saved/saves/save {count}", True, "money"),
+    _change("grew/grows/grow {count}", True, "fruit vegetable flower"),
+    _change("knitted/knits/knit {count}", True, "clothing"),
+    _change("painted/paints/paint {count}", True, "picture"),
+    _change("ordered/orders/order {count}", True, "any material"),
+    _change("harvested/harvests/harvest {count}", True, "fruit vegetable"),
+    _change("borrowed/borrows/borrow {count}", True, "book"),
+    _change("gave/gives/give away {count}", False, "any money", True),
+    _change("gave/gives/give {count} to {other}", False, "any money material", True),
+    _change("gave/gives/give {other} {count}", False, "any money", True),
+    _change("lost/loses/lose {count}", False, "collectible school toy clothing book supply money",
+            True),
+    _change("ate/eats/eat {count}", False, "fruit vegetable baked sweet", True),
+    _change("sold/sells/sell {count}", False, "any material", True),
+    _change("spent/spends/spend {count} on {a_thing}", False, "money", True),
+    _change("used/uses/use {count}", False, "supply material", True),
+    _change("broke/breaks/break {count}", False, "dish", True),
+    _change("donated/donates/donate {count}", False, "book toy clothing money"),
+    _change("misplaced/misplaces/misplace {count}", False,
+            "collectible school toy clothing book money"),
+    _change("handed/hands/hand out {count}", False, "baked sweet school supply craft"),
+    _change("threw/throws/throw away {count}", False, "collectible school toy clothing"),
+    _change("traded/trades/trade away {count}", False, "collectible toy"),
+    _change("dropped/drops/drop {count}", False, "dish fruit"),
+    _change("mailed/mails/mail {count}", False, "mail"),
+    _change("sent/sends/send {count} to {other}", False, "mail money"),
+    _change("planted/plants/plant {count}", False, "plant"),
+    _change("paid/pays/pay {count} for {a_thing}", False, "money"),
+    _change("used/uses/use up {count}", False, "supply material"),
+    _change("returned/returns/return {count} to the library", False, "book"),
+)  # fmt: skip
+
+# Activities done in amounts of a unit (the units are the problems' structure, like "dollars").
+ACTIVITIES: tuple[Activity, ...] = tuple(
+    Activity(**vars(VerbPhrase.of(forms)), unit=unit)
+    for forms, unit in (
+        ("read/reads/read {count}", "page"),
+        ("wrote/writes/write {count}", "page"),
+        ("ran/runs/run {count}", "mile"),
+        ("walked/walks/walk {count}", "mile"),
+        ("swam/swims/swim {count}", "lap"),
+        ("biked/bikes/bike {count}", "mile"),
+        ("hiked/hikes/hike {count}", "kilometer"),
+        ("jogged/jogs/jog {count}", "kilometer"),
+        ("rowed/rows/row {count}", "kilometer"),
+        ("practiced/practices/practice the piano for {count}", "minute"),
+        ("played/plays/play soccer for {count}", "minute"),
+        ("studied/studies/study for {count}", "minute"),
+        ("did/does/do {count}", "push-up"),
+        ("did/does/do {count}", "sit-up"),
+        ("skipped/skips/skip rope for {count}", "minute"),
+        ("sang/sings/sing for {count}", "minute"),
+        ("danced/dances/dance for {count}", "minute"),
+        ("typed/types/type {count}", "page"),
+        ("skated/skates/skate {count}", "lap"),
+    )
+)
+
+# Stuff measured in units, with the units that suit it ("3 cups of flour").
+MATERIALS: dict[str, tuple[str, ...]] = {
+    "flour": ("cup", "pound"), "sugar": ("cup", "pound"), "rice": ("cup", "pound", "kilogram"),
+    "water": ("liter", "gallon", "cup"), "milk": ("liter", "gallon", "cup"),
+    "juice": ("liter", "cup"), "lemonade": ("cup", "liter", "gallon"),
+    "paint": ("gallon", "liter"), "soup": ("cup", "liter"), "oil": ("liter", "cup"),
+    "sand": ("pound", "kilogram"), "soil": ("pound", "kilogram"),
+    "ribbon": ("meter", "foot", "yard"),
+    "rope": ("meter", "foot", "yard"), "string": ("meter", "foot", "yard"),
+    "yarn": ("yard", "meter"), "wire": ("meter", "foot"), "fabric": ("yard", "meter"),
+    "honey": ("cup", "pound"), "cheese": ("pound", "kilogram"), "clay": ("pound", "kilogram"),
+    "oats": ("cup", "pound"), "lentils": ("pound", "cup"), "cereal": ("cup", "pound"),
+}  # fmt: skip
+
+# Things that hold countable things: packages (things are bought in them: "a bag of apples")
+# and holders; the small ones hold only small things (a jar of marbles, not of pumpkins).
+CONTAINERS: dict[str, tuple[str, ...]] = {
+    "package": ("box", "bag", "basket", "crate", "sack", "carton", "bucket", "tray", "tub", "case"),
+    "holder": (
+        "bin", "chest", "cart", "wagon", "hamper", "backpack", "drawer", "shoebox", "lunchbox",
+        "pail", "cooler", "satchel", "tote",
+    ),
+    "small package": ("jar", "tin", "packet", "pack", "pouch", "canister"),
+    "small holder": ("envelope", "purse"),
+}  # fmt: skip
+
+COLORS = (
+    "red", "blue", "green", "yellow", "white", "black", "pink", "purple", "brown", "gray",
+    "silver", "gold", "teal", "crimson", "scarlet", "maroon", "beige", "turquoise", "indigo",
+    "magenta", "amber", "ivory", "lavender", "coral", "cyan", "navy", "tan",
+)  # fmt: skip
+
+
 def _words_of(split: str, words: Sequence[str]) -> tuple[str, ...]:
     return tuple(w for w in words if split_of_word(w) == split)
 
@@ -314,6 +541,7 @@ IRREGULAR_PLURALS = {
     "moose": "moose", "leaf": "leaves", "knife": "knives", "loaf": "loaves", "wolf": "wolves",
     "calf": "calves", "scarf": "scarves", "potato": "potatoes", "tomato": "tomatoes",
     "cherry tomato": "cherry tomatoes", "mango": "mangoes", "goldfish": "goldfish",
+    "foot": "feet", "cactus": "cacti",
 }  # fmt: skip
 
 
@@ -360,6 +588,11 @@ class Lexicon:
     animals: tuple[str, ...]
     countables: tuple[Noun, ...]
     verbs: dict[str, tuple[str, ...]]
+    changes: tuple[Change, ...]  # the everyday ones and this split's share of the others
+    activities: tuple[Activity, ...]
+    materials: dict[str, tuple[str, ...]]
+    containers: dict[str, tuple[str, ...]]  # by kind, as in CONTAINERS
+    colors: tuple[str, ...]
 
 
 @cache
@@ -373,6 +606,16 @@ def lexicon(split: str) -> Lexicon:
         objects=_words_of(split, OBJECTS),
         foods=_words_of(split, FOODS),
         animals=_words_of(split, ANIMALS),
-        countables=tuple(Noun(w, plural(w)) for w in _words_of(split, COUNTABLES)),
+        countables=tuple(
+            Noun(w, plural(w), kind)
+            for kind, words in COUNTABLES.items()
+            for w in _words_of(split, words)
+        ),
         verbs={kind: _phrases_of(split, phrases) for kind, phrases in VERBS.items()},
+        changes=tuple(c for c in CHANGES if c.everyday)
+        + _phrases_of(split, [c for c in CHANGES if not c.everyday], lambda c: c.past),
+        activities=_phrases_of(split, ACTIVITIES, lambda a: f"{a.past} {a.unit}"),
+        materials={m: MATERIALS[m] for m in _words_of(split, MATERIALS)},
+        containers={kind: _words_of(split, words) for kind, words in CONTAINERS.items()},
+        colors=_words_of(split, COLORS),
     )

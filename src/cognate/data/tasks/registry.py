@@ -6,7 +6,15 @@ line to `FAMILIES_BY_NAME`.
 
 from __future__ import annotations
 
-from cognate.data.tasks import arithmetic, facts, running_totals, stories, word_problems, yes_no
+from cognate.data.tasks import (
+    arithmetic,
+    facts,
+    running_totals,
+    schoolbook_problems,
+    stories,
+    word_problems,
+    yes_no,
+)
 from cognate.data.tasks.family import Family
 
 FAMILIES_BY_NAME: dict[str, Family] = {
@@ -18,6 +26,7 @@ FAMILIES_BY_NAME: dict[str, Family] = {
         running_totals.FAMILY,
         yes_no.FAMILY,
         stories.FAMILY,
+        schoolbook_problems.FAMILY,
     )
 }
 FAMILIES: tuple[str, ...] = tuple(FAMILIES_BY_NAME)

@@ -12,11 +12,10 @@ from functools import cache
 
 from cognate.data.seed_prompts import SEED_PROMPTS
 from cognate.data.tasks.example import Example
-from cognate.data.tasks.family import Draw
+from cognate.data.tasks.family import HARD_SHARE, Draw
 from cognate.data.tasks.registry import FAMILIES, FAMILIES_BY_NAME
 from cognate.data.tasks.splits import SPLITS
 
-HARD_SHARE = 0.8  # probability of a hard example at difficulty 1
 _MAX_TRIES = 10_000
 
 
