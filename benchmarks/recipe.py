@@ -77,11 +77,12 @@ def main() -> None:
     parser.add_argument(
         "--training-mixture", default=None, help="the families training draws from (JSON)"
     )
+    parser.add_argument("--mixture", default=None, help="the families tested on (JSON)")
     args = parser.parse_args()
-    if args.training_mixture is not None:
-        spec = SPECIALIZATIONS[args.spec]
-        mixture = json.loads(args.training_mixture)
-        SPECIALIZATIONS[args.spec] = dataclasses.replace(spec, training_mixture=mixture)
+    for field, value in (("training_mixture", args.training_mixture), ("mixture", args.mixture)):
+        if value is not None:
+            spec = SPECIALIZATIONS[args.spec]
+            SPECIALIZATIONS[args.spec] = dataclasses.replace(spec, **{field: json.loads(value)})
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path("runs/recipe") / f"{args.spec}-{args.tag or 'run'}"
@@ -112,6 +113,7 @@ def main() -> None:
         "seed": args.seed,
         "model": json.loads(args.model),
         "training_mixture": get_specialization(args.spec).mixture_for_training,
+        "mixture": get_specialization(args.spec).mixture,
         "train": json.loads(args.train),
         "steps": meta["step"],
         "tokens": meta["tokens_seen"],

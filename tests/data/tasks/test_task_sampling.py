@@ -13,6 +13,7 @@ from cognate.data.tasks import (
     sample_mixture,
 )
 from cognate.data.tasks.registry import FAMILIES_BY_NAME
+from cognate.data.tasks.sampling import _after
 
 
 def test_prompt_format(by_split):
@@ -75,3 +76,30 @@ def test_seed_prompt_shapes_occur_in_training(training_examples):
         assert any(pattern.fullmatch(e.prompt) for e in training_examples), shape
     # Neighbours of the reserved combinations stay trainable: France with other countries.
     assert any("France" in e.prompt and e.answer == "Paris" for e in training_examples)
+
+
+def test_training_asks_some_questions_after_another_examples_text():
+    """A share of training prompts comes after another example (as in a chat); validation and
+    test prompts never do."""
+    arithmetic = {"arithmetic": 1.0}
+    for split in ("validation", "test"):
+        assert all(e.prompt.count("Q: ") == 1 for e in make_examples(arithmetic, split, 500, 1))
+    rng = random.Random(0)
+    training = [sample_mixture(arithmetic, "train", rng) for _ in range(2000)]
+    distracted = sum(e.prompt.count("Q: ") == 2 for e in training)
+    assert 0.05 < distracted / len(training) < 0.2
+
+
+def test_a_distracted_example_keeps_its_question_and_answer():
+    rng = random.Random(0)
+    story = sample_example("stories", "train", rng)
+    sum_ = sample_example("arithmetic", "train", rng)
+    seen = set()
+    for _ in range(50):
+        after = _after(story, sum_, rng)
+        assert after.prompt.endswith(sum_.prompt)
+        assert (after.answer, after.family, after.key) == (sum_.answer, sum_.family, sum_.key)
+        before = after.prompt[: -len(sum_.prompt)].strip()
+        assert before in (story.text, story.prompt.rpartition("Q: ")[0].strip())
+        seen.add(before == story.text)
+    assert seen == {True, False}  # both the whole earlier turn and its context alone

@@ -2,11 +2,18 @@
 
 `difficulty` in [0, 1] drives a curriculum: an example is "hard" with probability
 `HARD_SHARE * difficulty`, so easy examples never disappear. Training never sees a seed prompt.
+
+In training, a share of prompts (`DISTRACTED_SHARE`) comes after another example of the mixture
+— its context sentences, or its whole question and answer — as a question does in a chat whose
+history holds other statements and answers: a model learns to answer from what the question
+is about and to pass over the rest.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import re
 from collections.abc import Mapping
 from functools import cache
 
@@ -14,9 +21,10 @@ from cognate.data.seed_prompts import SEED_PROMPTS
 from cognate.data.tasks.example import Example
 from cognate.data.tasks.family import HARD_SHARE, Draw
 from cognate.data.tasks.registry import FAMILIES, FAMILIES_BY_NAME
-from cognate.data.tasks.splits import SPLITS
+from cognate.data.tasks.splits import SPLITS, is_reserved
 
 _MAX_TRIES = 10_000
+DISTRACTED_SHARE = 0.15
 
 
 @cache
@@ -48,18 +56,42 @@ def sample_example(family: str, split: str, rng: random.Random, difficulty: floa
     raise RuntimeError(f"no {family} example found for split {split!r} (hard={draw.hard})")
 
 
+def _family(mixture: Mapping[str, float], rng: random.Random) -> str:
+    return rng.choices(list(mixture), weights=list(mixture.values()))[0]
+
+
+def _holds_reserved_pair(text: str) -> bool:
+    """Whether two examples put together make a seed prompt's pair (5 and 3, France and ...)."""
+    numbers = tuple(int(n) for n in re.findall(r"\d+", text))
+    return is_reserved(numbers, tuple(re.findall(r"[A-Za-z]+", text)))
+
+
+def _after(earlier: Example, example: Example, rng: random.Random) -> Example:
+    """`example` asked after `earlier`'s context sentences, or after its question and answer."""
+    context, _, _ = earlier.prompt.rpartition("Q: ")
+    before = context.strip() if context.strip() and rng.random() < 0.5 else earlier.text
+    separator = rng.choice((" ", "\n"))
+    return dataclasses.replace(example, prompt=f"{before}{separator}{example.prompt}")
+
+
 def sample_mixture(
     mixture: Mapping[str, float], split: str, rng: random.Random, difficulty: float = 1.0
 ) -> Example:
-    """One example from a family drawn with the mixture's weights."""
+    """One example from a family drawn with the mixture's weights (in training, now and then
+    after another one: see the module's docstring)."""
     unknown = sorted(set(mixture) - set(FAMILIES))
     if unknown or not mixture or min(mixture.values()) < 0 or sum(mixture.values()) <= 0:
         raise ValueError(
             f"invalid task mixture {dict(mixture)!r}: use positive weights for families "
             f"among {', '.join(FAMILIES)}"
         )
-    family = rng.choices(list(mixture), weights=list(mixture.values()))[0]
-    return sample_example(family, split, rng, difficulty)
+    example = sample_example(_family(mixture, rng), split, rng, difficulty)
+    if split == "train" and rng.random() < DISTRACTED_SHARE:
+        earlier = sample_example(_family(mixture, rng), split, rng, difficulty)
+        distracted = _after(earlier, example, rng)
+        if not _holds_reserved_pair(distracted.prompt):
+            return distracted
+    return example
 
 
 def make_examples(

@@ -38,6 +38,7 @@ from cognate.data.tasks.family import Draw, Family
 from cognate.data.tasks.lexicon import OBJECTS, PLACES, Person, lexicon
 from cognate.data.tasks.splits import HELDOUT_SHARE, SPLITS
 from cognate.data.tasks.templates import Questions, Template
+from cognate.data.tasks.vocabulary import name_pool
 
 NAME = "stories"
 KINDS: tuple[str, ...] = (
@@ -63,6 +64,7 @@ CONTINUE_SHARE = 0.35  # events by the previous sentence's person (pronoun forms
 PRONOUN_SHARE = 0.6  # of those, written with a pronoun
 CONNECTOR_SHARE = 0.15  # other sentences opened with "Then", "After that", ...
 GATHER_SHARE = 0.3  # moves to a place where someone else is (so objects can be given)
+INVENTED_SHARE = 0.5  # training places and objects that are made-up words (see `_nouns`)
 # "No" questions ask mostly about a place the person was in before, or was said not to be in
 # (then the story says no more of where they are).
 TRAP_WEIGHT = 3.0
@@ -237,6 +239,9 @@ NEGATIONS_OF_HERE = ("{name} is no longer in the {place}.", "{name} is not in th
 NEGATION_ELSEWHERE = "{name} is not in the {place}."
 LEFT = "left the {place}"  # a verb phrase: "Mary left the kitchen.", "Then she left the kitchen."
 LEFT_SHARE = 0.4  # of the negations of the place one is in
+# "Mary left the vorbin.": a made-up word may be a place left or an object dropped, so neither
+# is written that way.
+AMBIGUOUS_WITH_LEFT = "left the"
 
 # Sentence structures used only in validation / test: in half of their stories, for half
 # of the sentences that can take one.
@@ -563,6 +568,8 @@ class _Story:
             fitting += phrases.there
         if phrases.returning and all(event.place in world.trail[a] for a in event.actors):
             fitting += phrases.returning
+        if event.object and _invented(event.object):
+            fitting = tuple(p for p in fitting if not p.startswith(AMBIGUOUS_WITH_LEFT))
         if not fitting:
             return None
         phrase = self.rng.choice(fitting)
@@ -583,7 +590,7 @@ class _Story:
             sentence = form.format(name=name, place=event.place)
         elif event.kind == "negate" and world.place[name] is None:
             sentence = NEGATION_ELSEWHERE.format(name=name, place=event.place)
-        elif event.kind == "negate" and rng.random() >= LEFT_SHARE:
+        elif event.kind == "negate" and (rng.random() >= LEFT_SHARE or _invented(event.place)):
             form = HELDOUT_STRUCTURES["anymore"] if heldout else rng.choice(NEGATIONS_OF_HERE)
             sentence = form.format(name=name, place=event.place)
         else:
@@ -698,12 +705,35 @@ def _layout(rng: random.Random) -> str:
     return "lines" if roll < NUMBERED_SHARE + NEWLINE_SHARE else "spaces"
 
 
+_REAL_NOUNS = frozenset((*PLACES, *OBJECTS))
+
+
+def _invented(noun: str) -> bool:
+    return noun not in _REAL_NOUNS
+
+
+def _nouns(rng: random.Random, split: str, real: tuple[str, ...], k: int, taken: set[str]) -> tuple:
+    """`k` nouns of `split`: in training, each is a made-up word with probability
+    `INVENTED_SHARE` (a model cannot answer with a word it memorised, it must copy it)."""
+    nouns: list[str] = []
+    while len(nouns) < k:
+        if split == "train" and rng.random() < INVENTED_SHARE:
+            noun = rng.choice(name_pool(split)).lower()
+        else:
+            noun = rng.choice(real)
+        if noun not in taken:
+            taken.add(noun)
+            nouns.append(noun)
+    return tuple(nouns)
+
+
 def _world(rng: random.Random, split: str, difficulty: float, min_objects: int) -> _World:
     words = lexicon(split)
     people = rng.sample(_people(split), rng.randint(2, 3 + round(3 * difficulty)))
-    places = rng.sample(words.places, rng.randint(3, 4 + round(2 * difficulty)))
+    taken: set[str] = set()
+    places = _nouns(rng, split, words.places, rng.randint(3, 4 + round(2 * difficulty)), taken)
     n_objects = max(min_objects, rng.randint(0, 2 + round(3 * difficulty)))
-    return _World(tuple(people), tuple(places), tuple(rng.sample(words.objects, n_objects)))
+    return _World(tuple(people), places, _nouns(rng, split, words.objects, n_objects, taken))
 
 
 def story_example(
