@@ -19,11 +19,12 @@ from rich.console import Console
 from cognate.config import SPECIALIZATIONS
 from cognate.errors import CognateError
 from cognate.evaluate.report import write_report
-from cognate.train.trainer import TrainOptions, train
+from cognate.train.options import TrainOptions
+from cognate.train.trainer import train
 
 TESTING_MINUTES_PER_MODEL = 1.0  # test suites, sampled health check, performance probe, figures
-# Two single-thread processes trained the tiny preset 15% faster than one two-thread process
-# on this project's 2-core machine; more processes would split a 32-row batch too thinly.
+# Single-thread processes, one a core, trained the tiny preset faster than one process using
+# every core (benchmarks/RESULTS.md); more than two would split a 32-row batch too thinly.
 DEFAULT_PROCESSES = min(2, os.cpu_count() or 1)
 
 
