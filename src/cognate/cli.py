@@ -166,7 +166,7 @@ def train(
     `torchrun --nproc_per_node N -m cognate train ...` trains with N processes (DDP).
     """
     from cognate.config import TrainConfig
-    from cognate.train.trainer import TrainOptions
+    from cognate.train.options import TrainOptions
     from cognate.train.trainer import train as run_training
 
     overrides = {
