@@ -57,7 +57,7 @@ def tiny_checkpoint(tmp_path_factory):
     from cognate.checkpoint import save_checkpoint
     from cognate.data.datasets import train_corpus
     from cognate.data.tasks import FAMILIES
-    from cognate.data.tokenizer import train_bpe
+    from cognate.data.tokenizer import TOKENIZER_FILE, train_bpe
     from cognate.model import CognateModel
 
     run_dir = tmp_path_factory.mktemp("run")
@@ -69,7 +69,7 @@ def tiny_checkpoint(tmp_path_factory):
     model = CognateModel(config)
     metadata = {
         "model_config": config.to_dict(),
-        "tokenizer_file": "tokenizer.json",
+        "tokenizer_file": TOKENIZER_FILE,
         "run": {"spec": "reasoning"},
     }
     save_checkpoint(run_dir / "best", model.state_dict(), metadata)
