@@ -46,7 +46,7 @@ from cognate.checkpoint import save_checkpoint
 from cognate.config import model_config
 from cognate.data.datasets import train_corpus
 from cognate.data.tasks import FAMILIES
-from cognate.data.tokenizer import EOS, Tokenizer, train_bpe
+from cognate.data.tokenizer import EOS, TOKENIZER_FILE, Tokenizer, train_bpe
 from cognate.evaluate.performance import peak_rss_mb
 from cognate.evaluate.suites import heldout_suite, run_items
 from cognate.infer.generate import generate
@@ -93,7 +93,7 @@ def save_random_checkpoint(preset: str, run_dir: Path) -> Path:
     config = model_config(preset, vocab_size=tokenizer.vocab_size)
     torch.manual_seed(0)
     model = CognateModel(config)
-    metadata = {"model_config": config.to_dict(), "tokenizer_file": "tokenizer.json"}
+    metadata = {"model_config": config.to_dict(), "tokenizer_file": TOKENIZER_FILE}
     save_checkpoint(run_dir / "best", model.state_dict(), metadata)
     tokenizer.save(run_dir)
     return run_dir / "best"

@@ -21,7 +21,8 @@ from cognate import load
 from cognate.config import TrainConfig
 from cognate.evaluate.suites import exact_match, heldout_suite, run_items
 from cognate.rundir import read_metrics
-from cognate.train.trainer import TrainOptions, train
+from cognate.train.options import TrainOptions
+from cognate.train.trainer import train
 
 OPTIMIZERS = ("adamw", "mugrokfast", "muon")
 RESULTS = Path(__file__).parent / "results" / "optimizers.md"

@@ -34,7 +34,8 @@ from cognate.evaluate.suites import (
     run_items,
     seed_suite,
 )
-from cognate.train.trainer import TrainOptions, train
+from cognate.train.options import TrainOptions
+from cognate.train.trainer import train
 
 LOG = Path(__file__).parent / "results" / "recipe_log.jsonl"
 

@@ -6,7 +6,7 @@ processes, model FLOPs utilisation and peak memory, on this machine's CPU.
 Shape: a global batch of 8 rows × 256 tokens (4 rows per process with 2 processes), AdamW.
 Every configuration runs in a fresh process (two processes: `torchrun --standalone`), so its
 peak resident memory (VmHWM) is its own; the configurations run back to back. Each times
-`Trainer._train_step`, the step `cognate train` takes (target counting and loss normalisation,
+`Trainer.train_step`, the step `cognate train` takes (target counting and loss normalisation,
 DDP's gradient all-reduce, clipping, AdamW, EMA), after warm-up steps; no validation.
 
 Data: *random*: uniform random tokens with every position a target, the workload of the seed's
@@ -36,6 +36,7 @@ Writes benchmarks/results/train_speed.md. --quick: the tiny preset and one phase
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import os
@@ -52,11 +53,12 @@ import torch.distributed as dist
 from decode_speed import gpt2_sized_tokenizer
 from torch.utils.flop_counter import FlopCounterMode
 
-from cognate.config import PRESETS, TrainConfig
-from cognate.data.datasets import IGNORE_INDEX, Batch
+from cognate.config import IGNORE_INDEX, PRESETS, TrainConfig
+from cognate.data.datasets import Batch
 from cognate.evaluate.performance import peak_rss_mb
 from cognate.train import trainer as trainer_module
-from cognate.train.trainer import Trainer, TrainOptions
+from cognate.train.options import TrainOptions
+from cognate.train.trainer import Trainer
 
 RESULTS = Path(__file__).parent / "results" / "train_speed.md"
 BATCH, LENGTH = 8, 256
@@ -157,14 +159,14 @@ def worker(spec: dict) -> dict | None:
     trainer = Trainer(options)
     if spec["data"] == "random":
         vocab_size, rank = trainer.model_config.vocab_size, trainer.dist.rank
-        trainer.stream = RandomTokens(vocab_size, trainer.batch_size, rank)
-    sample = trainer.stream.batch(0)
+        stream = RandomTokens(vocab_size, trainer.batch_size, rank)
+        trainer.data = dataclasses.replace(trainer.data, stream=stream)
+    sample = trainer.data.stream.batch(0)
     target_share = float((sample.labels != IGNORE_INDEX).float().mean())
 
     def step() -> int:
-        stats = trainer._train_step()
+        stats = trainer.train_step()
         assert stats is not None, "a non-finite step"
-        trainer.step += 1
         return stats["tokens"]
 
     warmup, timed = spec["steps"]
@@ -325,7 +327,7 @@ def report(rows: list[tuple[Config, dict]], measured: list[Peaks], header: str) 
         "",
         f"`benchmarks/train_speed.py`, {time.strftime('%Y-%m-%d %H:%M')}: {header}.",
         "",
-        f"Global batch {BATCH} × {LENGTH} tokens, AdamW, CPU, `Trainer._train_step` (no "
+        f"Global batch {BATCH} × {LENGTH} tokens, AdamW, CPU, `Trainer.train_step` (no "
         "validation). *random*: random tokens, every position a target (the reference "
         "implementation's workload); *stream*: the real synthetic stream, loss on answers only "
         "(*targets*: share of positions with a loss). *Model FLOPs*: those "

@@ -1,9 +1,12 @@
 import dataclasses
+from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 
-from cognate.config import model_config
+from cognate.config import TrainConfig, model_config
+from cognate.train.options import TrainOptions
 
 # The shape of the unit tests' models: small, with a window shorter than the test sequences.
 SMALL_SHAPE = dict(
@@ -54,7 +57,7 @@ def tiny_checkpoint(tmp_path_factory):
     from cognate.checkpoint import save_checkpoint
     from cognate.data.datasets import train_corpus
     from cognate.data.tasks import FAMILIES
-    from cognate.data.tokenizer import train_bpe
+    from cognate.data.tokenizer import TOKENIZER_FILE, train_bpe
     from cognate.model import CognateModel
 
     run_dir = tmp_path_factory.mktemp("run")
@@ -66,7 +69,7 @@ def tiny_checkpoint(tmp_path_factory):
     model = CognateModel(config)
     metadata = {
         "model_config": config.to_dict(),
-        "tokenizer_file": "tokenizer.json",
+        "tokenizer_file": TOKENIZER_FILE,
         "run": {"spec": "reasoning"},
     }
     save_checkpoint(run_dir / "best", model.state_dict(), metadata)
@@ -82,3 +85,36 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+# The tests' tiny training runs: 6 steps of `reasoning` on the CPU in fp32, a 2-layer 32-wide
+# model with its own 300-token BPE, 8 rows a step, validated on 4 examples at the end only.
+TINY_RUN_MODEL = dict(d_model=32, n_layers=2, n_heads=2, d_ff=64, d_mem=8, window=64)
+TINY_RUN_CONFIG = dict(
+    batch_size=8,
+    precision="fp32",
+    warmup_steps=5,
+    eval_every=1000,
+    eval_examples=4,
+    health_samples=2,
+    bpe_vocab_size=300,
+    bpe_corpus_examples=300,
+)
+TINY_RUN_OPTIONS = dict(spec="reasoning", steps=6, device="cpu", show_progress=False)
+
+
+def tiny_run_options(out: Path, **changes: Any) -> TrainOptions:
+    """The options of a tiny training run into `out`. `changes` set TrainOptions or TrainConfig
+    fields by name; `model_overrides` change the tiny model's shape."""
+    config_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    config = {**TINY_RUN_CONFIG, **{k: v for k, v in changes.items() if k in config_fields}}
+    options = {**TINY_RUN_OPTIONS, **{k: v for k, v in changes.items() if k not in config_fields}}
+    options["model_overrides"] = {**TINY_RUN_MODEL, **options.get("model_overrides", {})}
+    return TrainOptions(out=out, config=TrainConfig(**config), **options)
+
+
+@pytest.fixture(scope="session")
+def tiny_run():
+    """`tiny_run_options`: `tiny_run(out, **changes)` gives the options of a tiny training run
+    (for `cognate.train.trainer.train` or `Trainer`)."""
+    return tiny_run_options

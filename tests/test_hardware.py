@@ -7,7 +7,7 @@ import torch
 
 from cognate import hardware
 from cognate.errors import CognateError
-from cognate.train.trainer import resolve_precision
+from cognate.hardware import resolve_precision
 
 CPU = torch.device("cpu")
 
@@ -40,14 +40,24 @@ def test_an_explicit_precision_is_kept_whatever_the_hardware(cpu_probe):
     assert resolve_precision("bf16", CPU, 320) == "bf16"
 
 
-def test_the_probe_times_real_products():
-    assert hardware.cpu_bf16_speedup() > 0
+def test_the_speedup_is_the_fp32_time_over_the_bf16_time(monkeypatch):
+    seconds = {torch.float32: 3.0, torch.bfloat16: 1.5}
+    monkeypatch.setattr(hardware, "_best_time", lambda a, b: seconds[a.dtype])
+    assert hardware.cpu_bf16_speedup() == 2.0
 
 
 def test_auto_precision_keeps_narrow_models_in_fp32_on_cpu(cpu_probe):
     cpu_probe(2.5)
     assert resolve_precision("auto", CPU, 64) == "fp32"
     assert resolve_precision("auto", CPU, 256) == "bf16"
+
+
+@pytest.mark.parametrize(
+    ("precision", "dtype"), [("bf16", torch.bfloat16), ("fp32", torch.float32)]
+)
+def test_autocast_computes_products_in_the_precision_it_is_given(precision, dtype):
+    with hardware.autocast(precision, CPU):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == dtype
 
 
 RSS_AFTER_A_FREED_TENSOR = """

@@ -17,6 +17,7 @@ from rich.table import Table
 from cognate.checkpoint import load_checkpoint, model_from_checkpoint
 from cognate.config import PRESETS, SPECIALIZATIONS, TrainConfig, model_config
 from cognate.errors import CognateError
+from cognate.infer.sampling import Sampling
 from cognate.model import CognateModel
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 SPEC_NAMES = ", ".join(SPECIALIZATIONS)
+DEFAULT_SAMPLING = Sampling()  # generate and chat default to its settings
 PRESET_NAMES = ", ".join(PRESETS)
 
 
@@ -166,7 +168,7 @@ def train(
     `torchrun --nproc_per_node N -m cognate train ...` trains with N processes (DDP).
     """
     from cognate.config import TrainConfig
-    from cognate.train.trainer import TrainOptions
+    from cognate.train.options import TrainOptions
     from cognate.train.trainer import train as run_training
 
     overrides = {
@@ -270,11 +272,17 @@ QuantizeOption = Annotated[
 def generate(
     checkpoint: Annotated[str, typer.Argument(help="Checkpoint path without suffix.")],
     prompt: Annotated[str, typer.Argument(help="Text to continue.")],
-    max_new_tokens: Annotated[int, typer.Option(help="Tokens to add at most.")] = 50,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 = greedy.")] = 0.7,
+    max_new_tokens: Annotated[
+        int, typer.Option(help="Tokens to add at most.")
+    ] = DEFAULT_SAMPLING.max_new_tokens,
+    temperature: Annotated[
+        float, typer.Option(help="Sampling temperature; 0 = greedy.")
+    ] = DEFAULT_SAMPLING.temperature,
     top_k: Annotated[int | None, typer.Option(help="Sample from the k likeliest tokens.")] = None,
     top_p: Annotated[float | None, typer.Option(help="Nucleus sampling mass.")] = None,
-    repetition_penalty: Annotated[float, typer.Option(help=">1 discourages repeats.")] = 1.0,
+    repetition_penalty: Annotated[
+        float, typer.Option(help=">1 discourages repeats.")
+    ] = DEFAULT_SAMPLING.repetition_penalty,
     greedy: Annotated[bool, typer.Option(help="Always take the likeliest token.")] = False,
     seed: Annotated[int | None, typer.Option(help="Seed for reproducible sampling.")] = None,
     stop: Annotated[
@@ -321,8 +329,12 @@ def _input_lines(prompt: str | None) -> Iterator[str]:
 @app.command()
 def chat(
     checkpoint: Annotated[str, typer.Argument(help="Checkpoint path without suffix.")],
-    temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 = greedy.")] = 0.7,
-    max_new_tokens: Annotated[int, typer.Option(help="Answer length limit in tokens.")] = 50,
+    temperature: Annotated[
+        float, typer.Option(help="Sampling temperature; 0 = greedy.")
+    ] = DEFAULT_SAMPLING.temperature,
+    max_new_tokens: Annotated[
+        int, typer.Option(help="Answer length limit in tokens.")
+    ] = DEFAULT_SAMPLING.max_new_tokens,
     seed: Annotated[int | None, typer.Option(help="Seed for reproducible sampling.")] = None,
     quantize: QuantizeOption = None,
 ) -> None:

@@ -14,6 +14,9 @@ from cognate.errors import CognateError
 
 # bf16 must beat fp32 by this much to be worth autocast's casts and its lost precision.
 FAST_BF16_SPEEDUP = 1.3
+# On CPU, narrower models spend their step in small element-wise operations that bf16 does not
+# speed up (benchmarks/RESULTS.md), and the tiny recipe's accuracy was measured in fp32 only.
+MIN_CPU_BF16_WIDTH = 256
 _PROBE_SIZE = 384  # square matrices: large enough to time the kernels, not the dispatch
 _PROBE_REPEATS = 5
 # glibc mallopt parameters
@@ -21,12 +24,29 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
 
 
+def resolve_precision(precision: str, device: torch.device, d_model: int) -> str:
+    """The precision a run of `d_model`-wide models trains in: `auto` means bf16 autocast where
+    bf16 matmuls are fast (on CPU, for models at least MIN_CPU_BF16_WIDTH wide), fp32 elsewhere;
+    `fp32` and `bf16` are kept."""
+    if precision != "auto":
+        return precision
+    if device.type == "cpu" and d_model < MIN_CPU_BF16_WIDTH:
+        return "fp32"
+    return "bf16" if has_fast_bf16(device) else "fp32"
+
+
+def autocast(precision: str, device: torch.device) -> torch.autocast:
+    """The autocast context of a resolved precision: bf16 autocast for `bf16`, off for `fp32`."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def has_fast_bf16(device: torch.device) -> bool:
     """Whether bf16 matrix products are fast on `device`.
 
-    A CPU's flags do not say: this project has seen AVX512-BF16 CPUs whose bf16 products ran at
-    0.6x fp32, and AVX2 CPUs where they ran 100x slower. So on a CPU with bf16 support the two
-    are timed once per process. CUDA devices from Ampere on are fast.
+    A CPU's flags do not say: this project has seen AVX512-BF16 CPUs whose bf16 products ran
+    slower than fp32, and AVX2 CPUs where they ran far slower (benchmarks/RESULTS.md). So on a
+    CPU with bf16 support the two are timed once per process. CUDA devices from Ampere on are
+    fast.
     """
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
@@ -70,8 +90,8 @@ def keep_freed_memory() -> bool:
     glibc gives every allocation above 32 MB fresh pages from the kernel and returns them when
     it is freed, so each of a phase1 step's many 64 MB tensors (the 50,257 x 320 head's bf16
     copy, its gradient, the logits of a block of rows) pays a page fault for every 4 kB before
-    any arithmetic: on a 2-core AVX512-BF16 EPYC that made a phase1 bf16 training step 1.38x
-    slower (benchmarks/train_speed.py measures both ways). Memory that a process has used
+    any arithmetic, which slows a phase1 training step down (benchmarks/train_speed.py measures
+    both ways; results in benchmarks/results/train_speed.md). Memory that a process has used
     stays resident until it exits; its peak is unchanged. Returns whether the setting took
     effect (only with glibc, on Linux).
     """

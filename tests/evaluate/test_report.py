@@ -7,35 +7,24 @@ from pathlib import Path
 import pytest
 
 from cognate import load
-from cognate.config import TrainConfig, get_specialization
+from cognate.config import get_specialization
 from cognate.data.datasets import eval_set
 from cognate.evaluate import report
 from cognate.evaluate.suites import exact_match, examples_to_items, run_items, seed_suite
-from cognate.train.trainer import TrainOptions, train
+from cognate.train.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 HELDOUT = 8  # held-out examples per model: enough to check the figures, few enough to be fast
-TINY = dict(d_model=32, n_layers=1, n_heads=2, d_ff=64, d_mem=8, window=64, micro_steps=1)
 
 
 @pytest.fixture(scope="module")
-def written(tmp_path_factory) -> Path:
+def written(tmp_path_factory, tiny_run) -> Path:
     """REPORT.md for a reasoning run (T_max 2) and its recursion-off twin (T_max 1)."""
     root = tmp_path_factory.mktemp("report")
-    config = dict(batch_size=4, eval_every=1000, eval_examples=4, health_samples=2, save_every=3)
     for name, t_max in (("reasoning", 2), ("reasoning-t1", 1)):
-        train(
-            TrainOptions(
-                out=root / name,
-                spec="reasoning",
-                steps=3,
-                show_progress=False,
-                device="cpu",
-                config=TrainConfig(**config, bpe_vocab_size=300, bpe_corpus_examples=300),
-                model_overrides=dict(TINY, t_max=t_max),
-            )
-        )
+        shape = dict(n_layers=1, micro_steps=1, t_max=t_max)
+        train(tiny_run(root / name, steps=3, batch_size=4, save_every=3, model_overrides=shape))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(report, "HELDOUT_SIZE", HELDOUT)
         return report.write_report([root / "reasoning", root / "reasoning-t1"], root / "REPORT.md")

@@ -43,10 +43,9 @@ def recorded(monkeypatch) -> list[tuple]:
 def test_one_process_trains_the_three_models_in_turn_then_reports(tmp_path, recorded):
     report = demo.run_demo(tmp_path, minutes=30, console=Console(quiet=True), processes=1)
     assert report == tmp_path / "REPORT.md"
+    minutes = demo.training_minutes(30)
     assert recorded == [
-        ("train", "reasoning", pytest.approx(7.65), False),
-        ("train", "memory", pytest.approx(9.675), False),
-        ("train", "speed", pytest.approx(9.675), False),
+        *(("train", spec, pytest.approx(minutes[spec]), False) for spec in SPECIALIZATIONS),
         ("report", list(SPECIALIZATIONS), "REPORT.md"),
     ]
 
@@ -89,7 +88,7 @@ def test_several_processes_train_under_torchrun_with_one_thread_each(tmp_path, r
         ]
         assert command[command.index("--spec") + 1] == spec
         assert Path(command[command.index("--out") + 1]) == tmp_path / spec
-        expected = {"reasoning": 7.65, "memory": 9.675, "speed": 9.675}[spec]
+        expected = demo.training_minutes(30)[spec]
         assert float(command[command.index("--minutes") + 1]) == pytest.approx(expected)
         assert ("--resume" in command) == (spec == "memory")
         assert threads == "1"

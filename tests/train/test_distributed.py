@@ -24,21 +24,17 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
 from cognate.cli import main
-from cognate.config import TrainConfig
 from cognate.data.datasets import Batch
 from cognate.errors import CognateError
 from cognate.model import IGNORE_INDEX, CognateModel
 from cognate.rundir import read_metrics
 from cognate.train import trainer as trainer_module
 from cognate.train.distributed import per_rank_batch
-from cognate.train.trainer import Trainer, TrainOptions, train
+from cognate.train.options import TrainOptions
+from cognate.train.trainer import Trainer, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-# The gate-entropy regulariser is a mean over all positions, padding included, so it depends on
-# how rows are split into batches. Without it the loss is a pure mean over target tokens.
-SMALL_MODEL = dict(d_model=32, n_layers=2, n_heads=2, d_ff=64, d_mem=8, window=64)
-EXACT_MODEL = dict(SMALL_MODEL, gate_entropy_weight=0.0)
 # Relative to the largest gradient entry: fp32, summed in another order (measured: 3e-7).
 GRAD_TOLERANCE = 1e-5
 # Absolute, after AdamW steps of lr 1e-3, i.e. 1% of a step. AdamW's first update of an entry
@@ -46,34 +42,18 @@ GRAD_TOLERANCE = 1e-5
 # noise into a visible share of a step (measured: 2e-6).
 WEIGHT_TOLERANCE = 1e-5
 STOP_AT, STEPS = 4, 6
-
-
-def _options(out: Path, **changes) -> TrainOptions:
-    config = dict(
-        batch_size=8,
-        grad_accum=2,
-        precision="fp32",
-        lr=1e-3,
-        warmup_steps=1,
-        eval_every=1000,
-        eval_examples=4,
-        health_samples=2,
-        save_every=2,
-        log_every=1,
-        bpe_vocab_size=300,
-        bpe_corpus_examples=300,
-    )
-    config.update(changes.pop("config", {}))
-    defaults = dict(
-        out=out,
-        steps=STEPS,
-        show_progress=False,
-        device="cpu",
-        config=TrainConfig(**config),
-        model_overrides=EXACT_MODEL,
-    )
-    defaults.update(changes)
-    return TrainOptions(**defaults)
+# The tiny runs of this module: 2 micro-batches a step, every step logged, `last` every 2 steps.
+# The gate-entropy regulariser is a mean over all positions, padding included, so it depends on
+# how rows are split into batches. Without it the loss is a pure mean over target tokens.
+RUN = dict(
+    steps=STEPS,
+    grad_accum=2,
+    lr=1e-3,
+    warmup_steps=1,
+    save_every=2,
+    log_every=1,
+    model_overrides=dict(gate_entropy_weight=0.0),
+)
 
 
 def _grads_and_weights(model: CognateModel) -> dict[str, torch.Tensor]:
@@ -110,31 +90,31 @@ def _stopping_at(step: int) -> Iterator[None]:
         yield
 
 
-def _one_step(rank: int, root: Path) -> None:
+def _one_step(rank: int, root: Path, options: TrainOptions) -> None:
     """One optimizer step, for the single-step test."""
-    trainer = Trainer(_options(root / "step"))
-    assert trainer._train_step() is not None
+    trainer = Trainer(options)
+    assert trainer.train_step() is not None
     if trainer.dist.is_main:
         save_file(_grads_and_weights(trainer.model), str(root / "step.safetensors"))
     trainer.dist.close()
 
 
-def _two_then_one(rank: int, root: Path) -> None:
+def _two_then_one(rank: int, root: Path, options: TrainOptions) -> None:
     """Train to STOP_AT; a single process resumes it later."""
     with _stopping_at(STOP_AT):
-        meta = train(_options(root / "two_then_one"))
+        meta = train(options)
     (root / f"best_seen_by_rank_{rank}.json").write_text(json.dumps(meta["best"]))
 
 
-def _one_then_two(rank: int, root: Path) -> None:
+def _one_then_two(rank: int, root: Path, options: TrainOptions) -> None:
     """Resume a single-process run."""
-    train(_options(root / "one_then_two", resume=True))
+    train(options)
 
 
 TWO_RANK_JOBS = {"step": _one_step, "two_then_one": _two_then_one, "one_then_two": _one_then_two}
 
 
-def _rank(rank: int, job: str, port: int, root: Path) -> None:
+def _rank(rank: int, job: str, port: int, root: Path, options: TrainOptions) -> None:
     """One of two ranks of one of TWO_RANK_JOBS, in the environment torchrun would give it;
     `saves.log` records which rank wrote which checkpoint."""
     torch.set_num_threads(1)
@@ -153,21 +133,22 @@ def _rank(rank: int, job: str, port: int, root: Path) -> None:
         save(stem, *args, **kwargs)
 
     trainer_module.save_checkpoint = logged_save
-    TWO_RANK_JOBS[job](rank, root)
+    TWO_RANK_JOBS[job](rank, root, options)
     (root / f"{job}_rank_{rank}_done").touch()
 
 
 def _spawn_two_ranks(
-    job: str, root: Path, deadline_s: float = 300.0, exit_grace_s: float = 15.0
+    job: str, options: TrainOptions, deadline_s: float = 300.0, exit_grace_s: float = 15.0
 ) -> None:
-    """Run `_rank` for `job` in two fresh processes. A rank that does not exit within
-    `exit_grace_s` of both ranks marking their work done is killed: one rank has been seen to
-    hang in gloo teardown now and then, after all its work was written, and another to abort
-    there ("terminate called without an active exception"). Either is ignored once both
+    """Run `_rank` for `job` with `options` in two fresh processes. A rank that does not exit
+    within `exit_grace_s` of both ranks marking their work done is killed: one rank has been
+    seen to hang in gloo teardown now and then, after all its work was written, and another to
+    abort there ("terminate called without an active exception"). Either is ignored once both
     ranks' work is done; the tests check what they wrote. A rank stuck or failing before that
     fails the tests (a stuck one after `deadline_s`, instead of holding CI until its own time
     limit)."""
-    context = mp.spawn(_rank, args=(job, _free_port(), root), nprocs=2, join=False)
+    root = options.out.parent
+    context = mp.spawn(_rank, args=(job, _free_port(), root, options), nprocs=2, join=False)
     started, work_done = time.perf_counter(), None
 
     def both_done() -> bool:
@@ -194,7 +175,7 @@ def _spawn_two_ranks(
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> Path:
+def runs(tmp_path_factory, tiny_run) -> Path:
     """Run directories: `straight` (1 process, 6 steps), `two_then_one` (2 processes to step
     4, then 1), `one_then_two` (the other way round); `step.safetensors`: 2 processes' first
     step; `saves.log`: who wrote which checkpoint in the 2-process runs."""
@@ -202,12 +183,12 @@ def runs(tmp_path_factory) -> Path:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        train(_options(root / "straight"))
+        train(tiny_run(root / "straight", **RUN))
         with _stopping_at(STOP_AT):
-            train(_options(root / "one_then_two"))
+            train(tiny_run(root / "one_then_two", **RUN))
         for job in TWO_RANK_JOBS:
-            _spawn_two_ranks(job, root)
-        train(_options(root / "two_then_one", resume=True))
+            _spawn_two_ranks(job, tiny_run(root / job, resume=job == "one_then_two", **RUN))
+        train(tiny_run(root / "two_then_one", resume=True, **RUN))
     finally:
         torch.set_num_threads(threads)
     return root
@@ -230,16 +211,16 @@ def _concatenate(batches: list[Batch], pad_id: int) -> Batch:
     )
 
 
-def test_accumulation_gives_the_gradient_of_the_mean_over_all_target_tokens(tmp_path):
-    trainer = Trainer(_options(tmp_path / "run", config=dict(grad_clip=1e9)))
-    difficulty = trainer._difficulty()  # the curriculum's, at step 0
-    micro = [trainer.stream.batch(m, difficulty) for m in (0, 1)]
+def test_accumulation_gives_the_gradient_of_the_mean_over_all_target_tokens(tmp_path, tiny_run):
+    trainer = Trainer(tiny_run(tmp_path / "run", grad_clip=1e9, **RUN))
+    difficulty = trainer.difficulty()  # the curriculum's, at step 0
+    micro = [trainer.data.stream.batch(m, difficulty) for m in (0, 1)]
     targets = [int((b.labels != IGNORE_INDEX).sum()) for b in micro]
     assert targets[0] != targets[1]  # a mean of the two micro-batch means would be wrong
     reference = CognateModel(trainer.model_config)
     reference.load_state_dict(trainer.model.state_dict())
 
-    trainer._train_step()
+    trainer.train_step()
     batch = _concatenate(micro, trainer.tokenizer.eos_id)
     reference(batch.input_ids, batch.labels, segments=batch.segments).loss.backward()
 
@@ -247,16 +228,18 @@ def test_accumulation_gives_the_gradient_of_the_mean_over_all_target_tokens(tmp_
     _assert_close(found, _grads_and_weights(reference), "grad", GRAD_TOLERANCE)
 
 
-def test_two_processes_take_the_same_step_as_one_process_on_the_global_batch(runs, tmp_path):
-    single = Trainer(_options(tmp_path / "one"))
+def test_two_processes_take_the_same_step_as_one_process_on_the_global_batch(
+    runs, tmp_path, tiny_run
+):
+    single = Trainer(tiny_run(tmp_path / "one", **RUN))
     # Each rank takes half of each micro-batch's rows. Their target counts differ, so a mean
     # of per-rank means would not be the global mean.
-    difficulty = single._difficulty()
-    halves = [single.stream.batch(m, difficulty).labels.chunk(2) for m in (0, 1)]
+    difficulty = single.difficulty()
+    halves = [single.data.stream.batch(m, difficulty).labels.chunk(2) for m in (0, 1)]
     per_rank = [sum(int((h[r] != IGNORE_INDEX).sum()) for h in halves) for r in (0, 1)]
     assert per_rank[0] != per_rank[1]
     before = {k: v.clone() for k, v in single.model.state_dict().items()}
-    single._train_step()
+    single.train_step()
 
     expected = _grads_and_weights(single.model)
     found = load_file(str(runs / "step.safetensors"))
@@ -337,11 +320,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, {tests!r})
-from test_distributed import _options
+from conftest import tiny_run_options
 from cognate.train.trainer import Trainer, train
 
 torch.set_num_threads(1)
-take_step = Trainer._train_step
+take_step = Trainer.train_step
 
 
 def failing_step(self):
@@ -350,8 +333,8 @@ def failing_step(self):
     return take_step(self)
 
 
-Trainer._train_step = failing_step
-train(_options(Path(sys.argv[1]), steps=1000))
+Trainer.train_step = failing_step
+train(tiny_run_options(Path(sys.argv[1]), steps=1000))
 """
 
 
@@ -359,9 +342,8 @@ def test_a_failing_rank_stops_every_rank(tmp_path):
     """Rank 1 raises at its second step while rank 0 waits for it in an all-reduce; torchrun
     stops rank 0 and exits non-zero, naming the root cause."""
     script = tmp_path / "failing.py"
-    script.write_text(textwrap.dedent(FAILING_RANK.format(tests=str(Path(__file__).parent))))
+    script.write_text(textwrap.dedent(FAILING_RANK.format(tests=str(Path(__file__).parent.parent))))
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    started = time.perf_counter()
     done = subprocess.run(
         [*command, "--nproc_per_node", "2", str(script), str(tmp_path / "run")],
         capture_output=True,
@@ -369,7 +351,6 @@ def test_a_failing_rank_stops_every_rank(tmp_path):
         timeout=120,
     )
     assert done.returncode != 0
-    assert time.perf_counter() - started < 120
     root_cause = done.stderr[done.stderr.index("Root Cause") :]
     assert "rank      : 1" in root_cause
     assert "RuntimeError: rank 1 failed on purpose" in root_cause

@@ -1,3 +1,4 @@
+import copy
 import json
 
 import pytest
@@ -6,84 +7,49 @@ from safetensors.torch import load_file
 
 from cognate.config import TrainConfig, get_specialization
 from cognate.data.datasets import eval_set
+from cognate.data.training_data import VALIDATION_SEED, Question
 from cognate.errors import CognateError
-from cognate.evaluate.suites import examples_to_items
-from cognate.model import IGNORE_INDEX
+from cognate.model import IGNORE_INDEX, CognateModel
 from cognate.rundir import read_metrics
-from cognate.train import trainer as trainer_module
-from cognate.train.trainer import (
-    VALIDATION_SEED,
-    Trainer,
-    TrainingError,
-    TrainOptions,
-    WarmupCosine,
-    train,
-)
-
-SMALL_MODEL = dict(d_model=32, n_layers=2, n_heads=2, d_ff=64, d_mem=8, window=64)
+from cognate.train import TrainingError
+from cognate.train.schedule import WarmupCosine
+from cognate.train.trainer import Trainer, train
 
 
-def _options(out, **changes):
-    config = dict(
-        batch_size=8,
-        precision="fp32",
-        eval_every=10,
-        eval_examples=12,
-        health_samples=4,
-        save_every=5,
-        log_every=5,
-        warmup_steps=5,
-        bpe_vocab_size=300,
-        bpe_corpus_examples=300,
-        epoch_examples=10_000,
-    )
-    config.update(changes.pop("config", {}))
-    defaults = dict(
-        out=out,
-        spec="reasoning",
-        steps=20,
-        show_progress=False,
-        config=TrainConfig(**config),
-        model_overrides=SMALL_MODEL,
-    )
-    defaults.update(changes)
-    return TrainOptions(**defaults)
+def test_resume_after_a_kill_is_bit_identical_to_an_uninterrupted_run(
+    tmp_path, monkeypatch, tiny_run
+):
+    # `last` every 5 steps, validations at 10 and 20: the kill after step 13 loses 3 steps
+    run = dict(steps=20, save_every=5, log_every=5, eval_every=10)
+    train(tiny_run(tmp_path / "straight", **run))
 
-
-def _weights(path):
-    return load_file(str(path))
-
-
-def test_resume_after_a_kill_is_bit_identical_to_an_uninterrupted_run(tmp_path, monkeypatch):
-    train(_options(tmp_path / "straight", steps=20))
-
-    real_step = Trainer._train_step
+    real_step = Trainer.train_step
 
     def dies_after_step_13(self):
         if self.step == 13:
             raise RuntimeError("simulated kill")
         return real_step(self)
 
-    monkeypatch.setattr(Trainer, "_train_step", dies_after_step_13)
+    monkeypatch.setattr(Trainer, "train_step", dies_after_step_13)
     with pytest.raises(RuntimeError, match="simulated kill"):
-        train(_options(tmp_path / "resumed", steps=20))
-    monkeypatch.setattr(Trainer, "_train_step", real_step)
+        train(tiny_run(tmp_path / "resumed", **run))
+    monkeypatch.setattr(Trainer, "train_step", real_step)
     assert json.loads((tmp_path / "resumed" / "last.json").read_text())["step"] == 10
-    train(_options(tmp_path / "resumed", steps=20, resume=True))
+    train(tiny_run(tmp_path / "resumed", resume=True, **run))
 
     for name in ("last.safetensors", "final.safetensors", "last.state.safetensors"):
-        straight = _weights(tmp_path / "straight" / name)
-        resumed = _weights(tmp_path / "resumed" / name)
+        straight = load_file(str(tmp_path / "straight" / name))
+        resumed = load_file(str(tmp_path / "resumed" / name))
         assert straight.keys() == resumed.keys()
         for key in straight:
             assert torch.equal(straight[key], resumed[key]), f"{name}: {key}"
     steps = [r["step"] for r in read_metrics(tmp_path / "resumed") if r["kind"] == "train"]
-    assert steps == sorted(set(steps))  # steps logged before the kill were not duplicated
+    assert steps == [5, 10, 15, 20]  # steps logged before the kill were not duplicated
 
 
-def test_validation_moves_best_and_a_short_run_lowers_validation_loss(tmp_path):
+def test_validation_moves_best_and_a_short_run_lowers_validation_loss(tmp_path, tiny_run):
     out = tmp_path / "run"
-    meta = train(_options(out, steps=60, config=dict(lr=3e-3)))
+    meta = train(tiny_run(out, steps=60, lr=3e-3, eval_every=10, eval_examples=12))
     validations = [r for r in read_metrics(out) if r["kind"] == "validation"]
     assert [v["step"] for v in validations] == [10, 20, 30, 40, 50, 60]
     losses = [v["val_loss"] for v in validations]
@@ -109,18 +75,18 @@ def test_validation_moves_best_and_a_short_run_lowers_validation_loss(tmp_path):
     }
 
 
-def test_epoch_ends_validate_and_write_epoch_checkpoints(tmp_path):
+def test_epoch_ends_validate_and_write_epoch_checkpoints(tmp_path, tiny_run):
     out = tmp_path / "run"
-    train(_options(out, steps=None, epochs=2, config=dict(epoch_examples=40, eval_every=1000)))
+    train(tiny_run(out, steps=None, epochs=2, epoch_examples=40))  # 40 // 8 = 5 steps an epoch
     validations = [r["step"] for r in read_metrics(out) if r["kind"] == "validation"]
     assert validations == [5, 10]
     assert (out / "epoch_1.json").exists() and (out / "epoch_2.json").exists()
     assert json.loads((out / "epoch_2.json").read_text())["epoch"] == 2
 
 
-def test_training_labels_are_the_next_tokens(tmp_path):
-    trainer = Trainer(_options(tmp_path / "run"))
-    batch = trainer.stream.batch(0)
+def test_training_labels_are_the_next_tokens(tmp_path, tiny_run):
+    trainer = Trainer(tiny_run(tmp_path / "run"))
+    batch = trainer.data.stream.batch(0)
     targets = batch.labels != IGNORE_INDEX
     shifted = torch.roll(batch.input_ids, -1, dims=1)
     # every target but the last of a row is the next input token (the last one is eos)
@@ -128,8 +94,8 @@ def test_training_labels_are_the_next_tokens(tmp_path):
     assert torch.equal(batch.labels[inner], shifted[inner])
 
 
-def test_repeated_non_finite_losses_stop_with_a_clear_message(tmp_path, monkeypatch):
-    real_forward = trainer_module.CognateModel.forward
+def test_repeated_non_finite_losses_stop_with_a_clear_message(tmp_path, monkeypatch, tiny_run):
+    real_forward = CognateModel.forward
 
     def poisoned(self, input_ids, labels=None, **kwargs):
         out = real_forward(self, input_ids, labels, **kwargs)
@@ -137,48 +103,77 @@ def test_repeated_non_finite_losses_stop_with_a_clear_message(tmp_path, monkeypa
             out.loss = out.loss * float("nan")
         return out
 
-    monkeypatch.setattr(trainer_module.CognateModel, "forward", poisoned)
-    with pytest.raises(TrainingError, match="non-finite loss or gradient"):
-        train(_options(tmp_path / "run", config=dict(max_nonfinite_steps=3)))
+    monkeypatch.setattr(CognateModel, "forward", poisoned)
+    with pytest.raises(TrainingError, match="3 steps in a row had a non-finite loss"):
+        train(tiny_run(tmp_path / "run", max_nonfinite_steps=3))
 
 
-def test_run_directory_mistakes_are_clear(tmp_path):
+def test_run_directory_mistakes_are_clear(tmp_path, tiny_run):
     out = tmp_path / "run"
     with pytest.raises(TrainingError, match="nothing to resume"):
-        Trainer(_options(out, resume=True))
-    train(_options(out, steps=5))
+        Trainer(tiny_run(out, resume=True))
+    train(tiny_run(out, steps=5))
     with pytest.raises(TrainingError, match="already holds a run"):
-        Trainer(_options(out, steps=5))
+        Trainer(tiny_run(out, steps=5))
     with pytest.raises(TrainingError, match="--spec reasoning"):
-        Trainer(_options(out, steps=10, spec="memory", resume=True))
+        Trainer(tiny_run(out, steps=10, spec="memory", resume=True))
+
+
+def test_the_trainer_leaves_the_options_it_was_given_unchanged(tmp_path, tiny_run):
+    out = tmp_path / "run"
+    # None and "auto": the trainer resolves them, in its own config
+    options = tiny_run(out, steps=2, lr=None, batch_size=None, precision="auto")
+    given = copy.deepcopy(options)
+    trainer = Trainer(options)
+    assert (trainer.config.lr, trainer.config.precision) != (None, "auto")
+    trainer.run()
+    assert options == given
+    # A resumed run keeps the seed and the config it started with, not the ones given now.
+    resumed = tiny_run(out, steps=4, resume=True, seed=99, lr=1.0)
+    given = copy.deepcopy(resumed)
+    trainer = Trainer(resumed)
+    assert (trainer.seed, trainer.config.lr) == (get_specialization("reasoning").seed, 3e-3)
+    assert resumed == given
 
 
 @pytest.mark.parametrize(
-    ("spec", "given", "expected"),
-    [("reasoning", None, 3e-3), ("memory", None, 1e-2), ("memory", 1e-3, 1e-3)],
+    ("spec", "given"), [("reasoning", None), ("memory", None), ("memory", 1e-3)]
 )
-def test_the_learning_rate_is_the_specializations_unless_given(tmp_path, spec, given, expected):
-    trainer = Trainer(_options(tmp_path / "run", spec=spec, config=dict(lr=given)))
-    assert trainer.config.lr == expected
+def test_the_learning_rate_is_the_specializations_unless_given(tmp_path, tiny_run, spec, given):
+    trainer = Trainer(tiny_run(tmp_path / "run", spec=spec, lr=given))
+    expected = get_specialization(spec).lr if given is None else given
     assert all(group["initial_lr"] == expected for group in trainer.optimizer.param_groups)
 
 
-@pytest.mark.parametrize(
-    ("spec", "given", "expected"), [("reasoning", None, 32), ("speed", None, 48), ("speed", 8, 8)]
-)
-def test_the_batch_size_is_the_specializations_unless_given(tmp_path, spec, given, expected):
-    trainer = Trainer(_options(tmp_path / "run", spec=spec, config=dict(batch_size=given)))
-    assert trainer.config.batch_size == expected
-    assert trainer.stream.batch(0).input_ids.shape[0] == expected
+@pytest.mark.parametrize(("spec", "given"), [("reasoning", None), ("speed", None), ("speed", 8)])
+def test_the_batch_size_is_the_specializations_unless_given(tmp_path, tiny_run, spec, given):
+    trainer = Trainer(tiny_run(tmp_path / "run", spec=spec, batch_size=given))
+    expected = get_specialization(spec).batch_size if given is None else given
+    assert trainer.data.stream.batch(0).input_ids.shape[0] == expected
 
 
-def test_training_draws_the_training_mixture_and_validates_on_the_specializations(tmp_path):
+def test_training_draws_the_training_mixture_and_validates_on_the_specializations(
+    tmp_path, tiny_run
+):
     speed = get_specialization("speed")
     assert set(speed.mixture_for_training) - set(speed.mixture)  # speed trains on more families
-    trainer = Trainer(_options(tmp_path / "run", spec="speed"))
-    assert trainer.stream.mixture == speed.mixture_for_training
+    trainer = Trainer(tiny_run(tmp_path / "run", spec="speed", eval_examples=12))
+    assert trainer.data.stream.mixture == speed.mixture_for_training
     validation = eval_set(speed.mixture, "validation", 12, VALIDATION_SEED)
-    assert trainer.val_items == examples_to_items(validation)
+    assert trainer.data.val_questions == [
+        Question(e.prompt, e.answer, e.family) for e in validation
+    ]
+
+
+def test_a_data_file_is_trained_on_and_validated_on(tmp_path, tiny_run):
+    records = [{"prompt": f"Q: {i} plus one? A:", "answer": str(i + 1)} for i in range(40)]
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "run"
+    train(tiny_run(out, data=data, steps=2))
+    [validation] = [r for r in read_metrics(out) if r["kind"] == "validation"]
+    assert list(validation["exact_match_by_family"]) == ["user"]
+    assert json.loads((out / "final.json").read_text())["run"]["data"] == str(data)
 
 
 @pytest.mark.parametrize("decay_start", [0.0, 0.5])
@@ -205,22 +200,19 @@ def test_a_decay_start_outside_the_budget_is_refused():
         TrainConfig(decay_start=1.0)
 
 
-def test_a_compiled_training_step_gives_the_eager_steps_losses_and_weights(tmp_path):
+def test_a_compiled_training_step_gives_the_eager_steps_losses_and_weights(tmp_path, tiny_run):
     """`--compile` changes the speed, not the training (fp32, a 1-layer model, two steps on one
     batch: a second row length would compile again, a minute on CI)."""
-    small = {**SMALL_MODEL, "n_layers": 1, "t_max": 2, "micro_steps": 1}
+    small = dict(n_layers=1, t_max=2, micro_steps=1)
     runs = {}
     for compiled in (False, True):
         trainer = Trainer(
-            _options(tmp_path / str(compiled), compile=compiled, model_overrides=small)
+            tiny_run(tmp_path / str(compiled), compile=compiled, model_overrides=small)
         )
         assert hasattr(trainer.train_model, "_orig_mod") == compiled  # torch.compile's wrapper
-        first = trainer.stream.batch(0)
-        trainer.stream.batch = lambda step, difficulty, first=first: first
-        losses = []
-        for _ in range(2):
-            losses.append(trainer._train_step()["loss"])
-            trainer.step += 1
+        first = trainer.data.stream.batch(0)
+        trainer.data.stream.batch = lambda step, difficulty, first=first: first
+        losses = [trainer.train_step()["loss"] for _ in range(2)]
         runs[compiled] = losses, {k: v.clone() for k, v in trainer.model.state_dict().items()}
     (eager_losses, eager_weights), (compiled_losses, compiled_weights) = runs[False], runs[True]
     assert compiled_losses == pytest.approx(eager_losses, rel=1e-4)

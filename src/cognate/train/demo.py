@@ -19,7 +19,8 @@ from rich.console import Console
 from cognate.config import SPECIALIZATIONS
 from cognate.errors import CognateError
 from cognate.evaluate.report import write_report
-from cognate.train.trainer import TrainOptions, train
+from cognate.train.options import TrainOptions
+from cognate.train.trainer import train
 
 TESTING_MINUTES_PER_MODEL = 1.0  # test suites, sampled health check, performance probe, figures
 # Two single-thread processes trained the tiny preset faster than one two-thread process

@@ -1,11 +1,15 @@
-"""Metrics: JSONL in the run directory always; Weights & Biases and TensorBoard on request."""
+"""What a run reports as it trains: metrics (JSONL in the run directory always; Weights & Biases
+and TensorBoard on request) and a progress bar on the console."""
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
+
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from cognate.errors import CognateError
 from cognate.rundir import METRICS_FILE, read_metrics
@@ -72,3 +76,58 @@ def _start_tensorboard(run_dir: Path) -> Any:
             "--tensorboard needs the tensorboard package: pip install 'cognate[tensorboard]'"
         ) from None
     return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+
+
+def progress_bar(label: str, show: bool) -> Progress:
+    """A bar of a run's budget: share used, time, time left, and a `task.fields[info]` text."""
+    return Progress(
+        TextColumn(f"[bold]{label}[/]"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        disable=not show,
+        transient=False,
+    )
+
+
+class RunTracker:
+    """A training loop's reports: train records (with the tokens/s of the steps since the last
+    one) and validations go to the metrics log (rank 0's; None on the other ranks), the latest
+    figures and the share of the budget used to the progress bar."""
+
+    def __init__(self, metrics: MetricsLog | None, bar: Progress, progress: float) -> None:
+        self.metrics = metrics
+        self.bar = bar
+        self.task = bar.add_task("train", total=1000, completed=int(1000 * progress), info="")
+        self.window_tokens, self.window_start = 0, time.perf_counter()
+
+    def log(self, record: dict[str, Any]) -> None:
+        """Write `record` to the metrics log (on rank 0)."""
+        if self.metrics is not None:
+            self.metrics.log(record)
+
+    def trained(self, step: int, elapsed: float, stats: dict[str, float] | None, log: bool) -> None:
+        """After step `step`: count its tokens; with `log`, write its train record."""
+        if stats is None:  # skipped for a non-finite value
+            return
+        self.window_tokens += int(stats["tokens"])
+        if not log:
+            return
+        now = time.perf_counter()
+        tokens_per_s = self.window_tokens / max(1e-9, now - self.window_start)
+        self.window_tokens, self.window_start = 0, now
+        rounded = {k: round(v, 5) if isinstance(v, float) else v for k, v in stats.items()}
+        record = {"kind": "train", "step": step, "elapsed": round(elapsed, 2), **rounded}
+        self.log({**record, "tokens_per_s": round(tokens_per_s, 5)})
+        self.bar.update(self.task, info=f"loss {stats['lm_loss']:.3f}  {tokens_per_s:,.0f} tok/s")
+
+    def validated(self, val_loss: float, exact_match: float) -> None:
+        """After a validation (which the tokens/s do not count)."""
+        self.bar.update(self.task, info=f"val loss {val_loss:.3f}  exact {exact_match:.1%}")
+        self.window_start = time.perf_counter()
+
+    def moved(self, progress: float) -> None:
+        """Show the share of the budget used."""
+        self.bar.update(self.task, completed=int(1000 * progress))
