@@ -78,12 +78,16 @@ def main() -> None:
     parser.add_argument(
         "--training-mixture", default=None, help="the families training draws from (JSON)"
     )
-    parser.add_argument("--mixture", default=None, help="the families tested on (JSON)")
+    parser.add_argument(
+        "--specialization",
+        default="{}",
+        help='Specialization overrides (JSON), e.g. \'{"mixture": {"stories": 1.0}}\'',
+    )
     args = parser.parse_args()
-    for field, value in (("training_mixture", args.training_mixture), ("mixture", args.mixture)):
-        if value is not None:
-            spec = SPECIALIZATIONS[args.spec]
-            SPECIALIZATIONS[args.spec] = dataclasses.replace(spec, **{field: json.loads(value)})
+    overrides = json.loads(args.specialization)
+    if args.training_mixture is not None:
+        overrides["training_mixture"] = json.loads(args.training_mixture)
+    SPECIALIZATIONS[args.spec] = dataclasses.replace(SPECIALIZATIONS[args.spec], **overrides)
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path("runs/recipe") / f"{args.spec}-{args.tag or 'run'}"
@@ -114,7 +118,7 @@ def main() -> None:
         "seed": args.seed,
         "model": json.loads(args.model),
         "training_mixture": get_specialization(args.spec).mixture_for_training,
-        "mixture": get_specialization(args.spec).mixture,
+        "specialization": overrides,
         "train": json.loads(args.train),
         "steps": meta["step"],
         "tokens": meta["tokens_seen"],

@@ -140,6 +140,9 @@ class Specialization:
     # What training draws from when it differs from `mixture` (validation and the test split
     # keep `mixture`): other families that teach a skill the model's own ones need.
     training_mixture: dict[str, float] | None = None
+    # Share of training questions asked after another example's text, as in a chat
+    # (`cognate.data.tasks.sampling`).
+    distracted_share: float = 0.0
     # Relative share of `cognate demo`'s training minutes (`train.demo.training_minutes`):
     # reasoning reaches its best checkpoint in about half of an equal share; memory and speed
     # use the extra steps (benchmarks/RESULTS.md, demo 11).

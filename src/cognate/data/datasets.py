@@ -286,9 +286,11 @@ class SyntheticStream:
         rank: int = 0,
         world_size: int = 1,
         pack: bool = True,
+        distracted_share: float = 0.0,
     ) -> None:
         _check_ranks(batch_size, rank, world_size)
         self.pack = pack
+        self.distracted_share = distracted_share
         self.mixture = dict(mixture)
         self.tokenizer = tokenizer
         self.batch_size = batch_size
@@ -302,7 +304,7 @@ class SyntheticStream:
         filled: list[tuple[Example, Row]] = []
         used = 0
         while True:
-            example = sample_mixture(self.mixture, "train", rng, difficulty)
+            example = sample_mixture(self.mixture, "train", rng, difficulty, self.distracted_share)
             encoded = encode_example(self.tokenizer, example.prompt, example.answer, self.max_len)
             if filled and used + len(encoded[0]) > self.max_len:
                 return filled

@@ -91,6 +91,7 @@ def training_data(
             config.max_len,
             rank=rank,
             world_size=world_size,
+            distracted_share=specialization.distracted_share,
         )
         examples = eval_set(
             specialization.mixture, "validation", config.eval_examples, VALIDATION_SEED

@@ -85,9 +85,10 @@ def test_training_asks_some_questions_after_another_examples_text():
     for split in ("validation", "test"):
         assert all(e.prompt.count("Q: ") == 1 for e in make_examples(arithmetic, split, 500, 1))
     rng = random.Random(0)
-    training = [sample_mixture(arithmetic, "train", rng) for _ in range(2000)]
+    training = [sample_mixture(arithmetic, "train", rng, 1.0, 0.15) for _ in range(2000)]
     distracted = sum(e.prompt.count("Q: ") == 2 for e in training)
-    assert 0.05 < distracted / len(training) < 0.2
+    assert 0.1 < distracted / len(training) < 0.2
+    assert all(e.prompt.count("Q: ") == 1 for e in make_examples(arithmetic, "train", 500, 1))
 
 
 def test_a_distracted_example_keeps_its_question_and_answer():

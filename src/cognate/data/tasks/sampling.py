@@ -3,7 +3,7 @@
 `difficulty` in [0, 1] drives a curriculum: an example is "hard" with probability
 `HARD_SHARE * difficulty`, so easy examples never disappear. Training never sees a seed prompt.
 
-In training, a share of prompts (`DISTRACTED_SHARE`) comes after another example of the mixture
+In training, a share of prompts (`distracted_share`) comes after another example of the mixture
 — its context sentences, or its whole question and answer — as a question does in a chat whose
 history holds other statements and answers: a model learns to answer from what the question
 is about and to pass over the rest.
@@ -24,7 +24,6 @@ from cognate.data.tasks.registry import FAMILIES, FAMILIES_BY_NAME
 from cognate.data.tasks.splits import SPLITS, is_reserved
 
 _MAX_TRIES = 10_000
-DISTRACTED_SHARE = 0.15
 
 
 @cache
@@ -75,7 +74,11 @@ def _after(earlier: Example, example: Example, rng: random.Random) -> Example:
 
 
 def sample_mixture(
-    mixture: Mapping[str, float], split: str, rng: random.Random, difficulty: float = 1.0
+    mixture: Mapping[str, float],
+    split: str,
+    rng: random.Random,
+    difficulty: float = 1.0,
+    distracted_share: float = 0.0,
 ) -> Example:
     """One example from a family drawn with the mixture's weights (in training, now and then
     after another one: see the module's docstring)."""
@@ -86,7 +89,7 @@ def sample_mixture(
             f"among {', '.join(FAMILIES)}"
         )
     example = sample_example(_family(mixture, rng), split, rng, difficulty)
-    if split == "train" and rng.random() < DISTRACTED_SHARE:
+    if split == "train" and distracted_share and rng.random() < distracted_share:
         earlier = sample_example(_family(mixture, rng), split, rng, difficulty)
         distracted = _after(earlier, example, rng)
         if not _holds_reserved_pair(distracted.prompt):
