@@ -213,7 +213,11 @@ def train(
 def test(
     checkpoint: Annotated[str, typer.Argument(help="Checkpoint path without suffix.")],
     suite: Annotated[
-        str, typer.Option(help="seed (the report's 3 prompts), heldout (test split) or all.")
+        str,
+        typer.Option(
+            help="seed (the report's 3 prompts), heldout (the model's test split), open "
+            "(stories and word problems of words never trained on) or all."
+        ),
     ] = "all",
     prompts: Annotated[
         Path | None, typer.Option(help='Score a JSONL of {"prompt", "answer"} instead.')

@@ -1,9 +1,14 @@
 """Suites, prompts files and the shared decoding + scoring path."""
 
+import re
+from collections import Counter
+
 import pytest
 
 import cognate
 from cognate.data.seed_prompts import seed_prompts
+from cognate.data.tasks import schoolbook_problems, stories
+from cognate.data.tasks.lexicon import SPLIT_BUCKETS
 from cognate.errors import CognateError
 from cognate.evaluate import suites
 from cognate.evaluate.metrics import is_correct
@@ -30,7 +35,7 @@ def test_run_items_scores_every_item_in_order(tiny_checkpoint):
     assert exact_match(results) == sum(r.correct for r in results) / 3
 
 
-def test_all_is_the_specializations_seed_prompts_then_its_held_out_split():
+def test_all_is_the_specializations_seed_prompts_then_its_held_out_split_then_the_open_world():
     seed = suite_items("memory", "seed")
     assert [(i.prompt, i.expected) for i in seed] == [
         (p.prompt, p.answer) for p in seed_prompts("memory")
@@ -38,7 +43,9 @@ def test_all_is_the_specializations_seed_prompts_then_its_held_out_split():
     heldout = suite_items("memory", "heldout")
     assert len(heldout) == suites.HELDOUT_SIZE
     assert not {i.prompt for i in seed} & {i.prompt for i in heldout}
-    assert suite_items("memory", "all") == seed + heldout
+    open_world = suite_items("memory", "open")
+    assert open_world == suite_items("speed", "open")  # the same questions for every model
+    assert suite_items("memory", "all") == seed + heldout + open_world
     with pytest.raises(CognateError, match="unknown suite 'everything'; choose one of: seed"):
         suite_items("reasoning", "everything")
 
@@ -72,3 +79,22 @@ def test_a_bad_prompts_file_names_the_file_and_line(tmp_path, content, message):
     path.write_bytes(content)
     with pytest.raises(CognateError, match=message):
         read_prompts_file(path)
+
+
+# The names stories may use (without words that open a sentence or a question, as "Can").
+NAMES = {p.name for split in SPLIT_BUCKETS for p in stories.story_people(split)}
+
+
+def test_the_open_world_suite_asks_every_kind_equally_from_the_test_split():
+    items = suites.open_suite(per_kind=3)
+    kinds = Counter(item.family for item in items)
+    assert set(kinds) == {f"stories.{k}" for k in stories.KINDS} | {
+        f"school.{k}" for k in schoolbook_problems.KINDS
+    }
+    assert set(kinds.values()) == {3}
+    test_names = {p.name for p in stories.story_people("test")}
+    for item in items:
+        assert item.prompt.endswith(" A:") and item.expected
+        if item.family.startswith("stories."):  # the test split's people only
+            named = {word for word in re.findall(r"[A-Z][a-z]+", item.prompt) if word in NAMES}
+            assert named <= test_names, named - test_names

@@ -29,9 +29,12 @@ from cognate.evaluate.performance import measure_in_subprocess
 from cognate.evaluate.suites import (
     HELDOUT_SEED,
     HELDOUT_SIZE,
+    OPEN_PER_KIND,
     PromptResult,
     exact_match,
+    exact_match_by_family,
     examples_to_items,
+    open_suite,
     run_items,
     seed_suite,
 )
@@ -62,6 +65,7 @@ class ModelReport:
     test_seconds: float
     performance: dict[str, Any]
     inventory: list[dict[str, Any]]
+    open_world: dict[str, float]  # exact-match per open-world question kind, and "all"
     figures: dict[str, str] = field(default_factory=dict)
 
 
@@ -163,6 +167,7 @@ def evaluate_run(run_dir: str | Path, figures_dir: Path | None = None) -> ModelR
         sampling=SCORING_ALL_STEPS,
     )
     sampled = run_items(bundle.model, bundle.tokenizer, items[:HEALTH_PROMPTS], sampling=SAMPLED)
+    open_results = run_items(bundle.model, bundle.tokenizer, open_suite())
     test_seconds = time.perf_counter() - started
     steps = [s for r in results for s in r.act_steps]
     steps_tensor = torch.tensor(steps, dtype=torch.float) if steps else torch.zeros(1)
@@ -184,6 +189,7 @@ def evaluate_run(run_dir: str | Path, figures_dir: Path | None = None) -> ModelR
         test_seconds=round(test_seconds, 1),
         performance=measure_in_subprocess(checkpoint),
         inventory=_inventory(run_dir),
+        open_world={"all": exact_match(open_results), **exact_match_by_family(open_results)},
     )
     if figures_dir is not None:
         report.figures = _plot(run_dir, report, figures_dir)
@@ -231,10 +237,30 @@ def render(reports: list[ModelReport]) -> str:
         "training. The seed prompts and their number/country pairs never occur in training.",
         "",
     ]
+    lines += _open_world(reports)
     lines += _recursion_ablation(reports)
     for r in reports:
         lines += _model_section(r)
     return "\n".join(lines) + "\n"
+
+
+def _open_world(reports: list[ModelReport]) -> list[str]:
+    """Every model on questions of the open world, each kind from the test split."""
+    lines = [
+        "## Open-world questions",
+        "",
+        f"Stories of people moving between places, picking up, dropping and giving objects, and "
+        f"word problems as school books write them: {OPEN_PER_KIND} test-split questions of "
+        "each kind, with names, places, objects, verbs and phrasings that never occur in "
+        "training (`cognate test CKPT --suite open`).",
+        "",
+        "| kind | " + " | ".join(r.run_dir.name for r in reports) + " |",
+        "|---|" + "---|" * len(reports),
+    ]
+    for kind in reports[0].open_world if reports else ():
+        cells = " | ".join(_pct(r.open_world.get(kind)) for r in reports)
+        lines.append(f"| {'all' if kind == 'all' else kind} | {cells} |")
+    return [*lines, ""]
 
 
 def _t_max(r: ModelReport) -> int:

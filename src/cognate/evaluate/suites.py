@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -10,7 +11,10 @@ from pathlib import Path
 from cognate.config import get_specialization
 from cognate.data.datasets import QARecord, eval_set, load_user_data
 from cognate.data.seed_prompts import seed_prompts
-from cognate.data.tasks import Example
+from cognate.data.tasks import Example, stories
+from cognate.data.tasks import schoolbook_problems as school
+from cognate.data.tasks.schoolbook_problems import word_problem_example as school_problem
+from cognate.data.tasks.stories import story_example
 from cognate.data.tokenizer import Tokenizer
 from cognate.errors import CognateError
 from cognate.evaluate.metrics import is_correct
@@ -18,8 +22,9 @@ from cognate.infer.generate import generate
 from cognate.infer.sampling import SCORING, Sampling
 from cognate.model import CognateModel
 
-SUITES = ("seed", "heldout", "all")
+SUITES = ("seed", "heldout", "open", "all")
 HELDOUT_SIZE = 200
+OPEN_PER_KIND = 20  # open-world questions of each kind
 HELDOUT_SEED = 20_251_017  # the seed report's date: a fixed test set for every run
 
 
@@ -57,6 +62,20 @@ def heldout_suite(spec: str, n: int = HELDOUT_SIZE) -> list[TestItem]:
     return examples_to_items(eval_set(mixture, "test", n, HELDOUT_SEED))
 
 
+def open_suite(per_kind: int = OPEN_PER_KIND) -> list[TestItem]:
+    """Open-world questions from the test split, whatever the model trained on: every kind of
+    story question (family "stories.<kind>") and of word problem ("school.<kind>"), with
+    names, places, objects and phrasings never seen in training."""
+    rng = random.Random(HELDOUT_SEED)
+    makers = {"stories": (stories.KINDS, story_example), "school": (school.KINDS, school_problem)}
+    return [
+        TestItem(e.prompt, e.answer, f"{group}.{kind}")
+        for group, (kinds, make) in makers.items()
+        for kind in kinds
+        for e in (make(rng, "test", 1.0, kind) for _ in range(per_kind))
+    ]
+
+
 def suite_items(spec: str, suite: str) -> list[TestItem]:
     if suite not in SUITES:
         raise CognateError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
@@ -65,6 +84,8 @@ def suite_items(spec: str, suite: str) -> list[TestItem]:
         items += seed_suite(spec)
     if suite in ("heldout", "all"):
         items += heldout_suite(spec)
+    if suite in ("open", "all"):
+        items += open_suite()
     return items
 
 

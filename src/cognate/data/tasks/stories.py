@@ -688,7 +688,7 @@ _OBJECT_KINDS = frozenset({"where_object", "giver", "receiver", "given", "before
 
 
 @cache
-def _people(split: str) -> tuple[Person, ...]:
+def story_people(split: str) -> tuple[Person, ...]:
     """The split's people, without names a sentence or a question opens with ("Can") or that
     are words of places and objects ("Park", "Orange")."""
     questions = (text.removeprefix("Q: ") for text in TEMPLATE_TEXTS.values())
@@ -729,7 +729,7 @@ def _nouns(rng: random.Random, split: str, real: tuple[str, ...], k: int, taken:
 
 def _world(rng: random.Random, split: str, difficulty: float, min_objects: int) -> _World:
     words = lexicon(split)
-    people = rng.sample(_people(split), rng.randint(2, 3 + round(3 * difficulty)))
+    people = rng.sample(story_people(split), rng.randint(2, 3 + round(3 * difficulty)))
     taken: set[str] = set()
     places = _nouns(rng, split, words.places, rng.randint(3, 4 + round(2 * difficulty)), taken)
     n_objects = max(min_objects, rng.randint(0, 2 + round(3 * difficulty)))
