@@ -72,8 +72,8 @@ def tiny_checkpoint(tmp_path_factory):
         "tokenizer_file": TOKENIZER_FILE,
         "run": {"spec": "reasoning"},
     }
+    tokenizer.save(run_dir)  # first: the checkpoint records its sha256
     save_checkpoint(run_dir / "best", model.state_dict(), metadata)
-    tokenizer.save(run_dir)
     return run_dir / "best"
 
 

@@ -35,7 +35,7 @@ from cognate.checkpoint import (
     save_checkpoint,
     unflatten_state,
 )
-from cognate.config import ModelConfig, TrainConfig, get_specialization, model_config
+from cognate.config import TrainConfig, get_specialization, model_config
 from cognate.data.datasets import Record, load_user_data
 from cognate.data.tokenizer import Tokenizer
 from cognate.data.training_data import make_tokenizer, training_data
@@ -71,7 +71,7 @@ class Trainer:
         # config.batch_size is the global batch: the same training for any number of ranks.
         self.batch_size = per_rank_batch(config.batch_size, self.dist.world_size)
         records = load_user_data(self.options.data) if self.options.data else []
-        self.tokenizer = self._tokenizer(records, config)
+        self.tokenizer = self._tokenizer(records, config, resumed)
         self.data = training_data(
             self.tokenizer,
             config,
@@ -85,7 +85,7 @@ class Trainer:
         )
         torch.manual_seed(self.seed)
         self.model_config = (
-            ModelConfig.from_dict(resumed.metadata["model_config"])
+            resumed.model_config
             if resumed is not None
             else model_config(
                 self.options.preset,
@@ -130,10 +130,12 @@ class Trainer:
 
     # -- set-up ----------------------------------------------------------------------------
 
-    def _tokenizer(self, records: list[Record], config: TrainConfig) -> Tokenizer:
+    def _tokenizer(
+        self, records: list[Record], config: TrainConfig, resumed: Checkpoint | None
+    ) -> Tokenizer:
+        if resumed is not None:
+            return Tokenizer.load(resumed.tokenizer_path)
         path = self.run_dir / TOKENIZER_FILE
-        if self.options.resume:
-            return Tokenizer.load(path)
         mixture = self.specialization.mixture_for_training
         tokenizer = make_tokenizer(self.options.tokenizer, mixture, records, config, self.seed)
         if self.dist.is_main:
