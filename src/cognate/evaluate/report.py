@@ -103,13 +103,13 @@ def _inventory(run_dir: Path) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (order.get(r["name"], 3), r.get("step") or 0))
 
 
-def _plot(run_dir: Path, report: ModelReport, out_dir: Path) -> dict[str, str]:
+def _plot(report: ModelReport, records: list[dict[str, Any]], out_dir: Path) -> dict[str, str]:
+    """The figures of one run from its metrics records; returns their file names."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = read_metrics(run_dir)
     train = [r for r in records if r["kind"] == "train"]
     val = [r for r in records if r["kind"] == "validation"]
     figures = {}
@@ -146,6 +146,7 @@ def _plot(run_dir: Path, report: ModelReport, out_dir: Path) -> dict[str, str]:
 def evaluate_run(run_dir: str | Path, figures_dir: Path | None = None) -> ModelReport:
     """Test one run directory's `best` checkpoint and gather everything the report shows."""
     run_dir = Path(run_dir)
+    records = read_metrics(run_dir)  # first: a damaged file is reported before the testing
     checkpoint = run_dir / TESTED
     bundle = load(checkpoint)
     spec = bundle.metadata.get("run", {}).get("spec")
@@ -186,7 +187,7 @@ def evaluate_run(run_dir: str | Path, figures_dir: Path | None = None) -> ModelR
         inventory=_inventory(run_dir),
     )
     if figures_dir is not None:
-        report.figures = _plot(run_dir, report, figures_dir)
+        report.figures = _plot(report, records, figures_dir)
     return report
 
 
