@@ -408,8 +408,21 @@ def _model_section(r: ModelReport) -> list[str]:
     return lines
 
 
+def _run_dir(path: str | Path) -> Path:
+    """`path`, which must be a directory: a one-line error for a file or nothing."""
+    path = Path(path)
+    if not path.is_dir():
+        found = "a file" if path.exists() else "nothing there"
+        raise CognateError(
+            f"{path}: {found}, not a run directory; a report takes run directories such as "
+            "runs/demo/reasoning (to test one checkpoint: cognate test CKPT)"
+        )
+    return path
+
+
 def write_report(run_dirs: list[str | Path], out: str | Path) -> Path:
     """Test every run and write the Markdown report (figures beside it)."""
+    run_dirs = [_run_dir(run_dir) for run_dir in run_dirs]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     reports = [evaluate_run(run_dir, out.parent) for run_dir in run_dirs]
