@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.distributed.elastic.multiprocessing.errors import record
 
 import cognate
 from cognate.checkpoint import (
@@ -44,7 +42,7 @@ from cognate.model import CognateModel
 from cognate.optim import build_optimizer, mugrokfast_config
 from cognate.rundir import TOKENIZER_FILE
 from cognate.train import TrainingError
-from cognate.train.distributed import Distributed, per_rank_batch
+from cognate.train.distributed import Distributed, per_rank_batch, run_rank
 from cognate.train.ema import EMA
 from cognate.train.options import TrainOptions, with_specialization_defaults
 from cognate.train.resume import last_checkpoint, started_as
@@ -381,7 +379,6 @@ def _train(options: TrainOptions) -> dict[str, Any]:
 def train(options: TrainOptions) -> dict[str, Any]:
     """Run `cognate train`; returns the metadata of the final checkpoint.
 
-    Under torchrun a failing rank's error also goes to the file torchrun's summary shows.
+    Under torchrun a failing process's error also goes to torchrun's summary (`run_rank`).
     """
-    run = record(_train) if "TORCHELASTIC_ERROR_FILE" in os.environ else _train
-    return run(options)
+    return run_rank(lambda: _train(options))
