@@ -93,9 +93,9 @@ def save_random_checkpoint(preset: str, run_dir: Path) -> Path:
     config = model_config(preset, vocab_size=tokenizer.vocab_size)
     torch.manual_seed(0)
     model = CognateModel(config)
+    tokenizer.save(run_dir)  # first: the checkpoint records its sha256
     metadata = {"model_config": config.to_dict(), "tokenizer_file": TOKENIZER_FILE}
     save_checkpoint(run_dir / "best", model.state_dict(), metadata)
-    tokenizer.save(run_dir)
     return run_dir / "best"
 
 

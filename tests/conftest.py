@@ -1,4 +1,7 @@
 import dataclasses
+import io
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +75,8 @@ def tiny_checkpoint(tmp_path_factory):
         "tokenizer_file": TOKENIZER_FILE,
         "run": {"spec": "reasoning"},
     }
+    tokenizer.save(run_dir)  # first: the checkpoint records its sha256
     save_checkpoint(run_dir / "best", model.state_dict(), metadata)
-    tokenizer.save(run_dir)
     return run_dir / "best"
 
 
@@ -118,3 +121,36 @@ def tiny_run():
     """`tiny_run_options`: `tiny_run(out, **changes)` gives the options of a tiny training run
     (for `cognate.train.trainer.train` or `Trainer`)."""
     return tiny_run_options
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch):
+    """Run `cognate ARGS...` in this process: (exit code, stdout, stderr)."""
+    from cognate.cli import main
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main replaces it
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["cognate", *map(str, args)])
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        with pytest.raises(SystemExit) as stop:
+            main()
+        out, err = capsys.readouterr()
+        return stop.value.code or 0, out, err
+
+    return run
+
+
+def _assert_one_error_line(err: str, *parts: str) -> None:
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+    for part in parts:
+        assert part in err
+
+
+@pytest.fixture
+def assert_one_error_line():
+    """`assert_one_error_line(err, *parts)`: `err` (a command's stderr) is one `error: ...`
+    line, no traceback, holding each of `parts`."""
+    return _assert_one_error_line

@@ -1,20 +1,17 @@
 """The `cognate` commands inspect, test, generate and chat, run as a user would: output, exit
 codes, and one-line errors (through `cli.main`, which turns a CognateError into `error: ...`)."""
 
-import io
 import json
 import os
 import re
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
 import torch
 
 import cognate
-from cognate.cli import main
 from cognate.config import PRESETS, model_config
 from cognate.infer.chat import ChatSession
 from cognate.infer.sampling import Sampling
@@ -23,30 +20,6 @@ from cognate.model import CognateModel
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 PROMPT = "Q: What is 25 + 17? A:"
-
-
-@pytest.fixture
-def run_cli(capsys, monkeypatch):
-    """Run `cognate ARGS...` in this process: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main replaces it
-
-    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["cognate", *map(str, args)])
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        with pytest.raises(SystemExit) as stop:
-            main()
-        out, err = capsys.readouterr()
-        return stop.value.code or 0, out, err
-
-    return run
-
-
-def assert_one_error_line(err: str, *parts: str) -> None:
-    assert err.startswith("error: ")
-    assert err.count("\n") == 1, err
-    assert "Traceback" not in err
-    for part in parts:
-        assert part in err
 
 
 # inspect's components, by the model's top-level modules (the LM head is tied to `embed`)
@@ -106,14 +79,14 @@ def test_inspect_a_checkpoint_prints_its_parameters_and_metadata(run_cli, tiny_c
         (["--preset", "tiny", "--spec", "poetry"], "unknown specialization 'poetry'"),
     ],
 )
-def test_inspect_refuses_bad_input_in_one_line(run_cli, args, message):
+def test_inspect_refuses_bad_input_in_one_line(assert_one_error_line, run_cli, args, message):
     code, out, err = run_cli("inspect", *args)
     assert (code, out) == (1, "")
     assert_one_error_line(err, message)
 
 
 @pytest.mark.parametrize("command", ["test", "generate", "chat"])
-def test_a_missing_checkpoint_is_one_line(run_cli, tmp_path, command):
+def test_a_missing_checkpoint_is_one_line(assert_one_error_line, run_cli, tmp_path, command):
     extra = ["hi"] if command == "generate" else []
     code, out, err = run_cli(command, tmp_path / "nothing" / "best", *extra)
     assert code == 1
@@ -161,7 +134,9 @@ def test_generate_quantized_decodes_with_the_quantized_weights(run_cli, tiny_che
         ([PROMPT, "--quantize", "int2"], "quantize must be one of"),
     ],
 )
-def test_generate_refuses_bad_input_in_one_line(run_cli, tiny_checkpoint, args, message):
+def test_generate_refuses_bad_input_in_one_line(
+    assert_one_error_line, run_cli, tiny_checkpoint, args, message
+):
     code, out, err = run_cli("generate", tiny_checkpoint, *args)
     assert code == 1
     assert out == ""
@@ -227,7 +202,7 @@ def test_test_scores_a_prompts_file(run_cli, tiny_checkpoint, tmp_path):
     ],
 )
 def test_test_refuses_a_bad_prompts_file_in_one_line(
-    run_cli, tiny_checkpoint, tmp_path, content, message
+    assert_one_error_line, run_cli, tiny_checkpoint, tmp_path, content, message
 ):
     path = tmp_path / "mine.jsonl"
     path.write_bytes(content)
@@ -237,7 +212,7 @@ def test_test_refuses_a_bad_prompts_file_in_one_line(
     assert_one_error_line(err, message)
 
 
-def test_chat_answers_each_line_of_a_pipe(run_cli, tiny_checkpoint):
+def test_chat_answers_each_line_of_a_pipe(assert_one_error_line, run_cli, tiny_checkpoint):
     lines = [
         "The capital of Zorvia is Belka.",
         "What is the capital of Zorvia?",
@@ -311,7 +286,7 @@ def test_chat_ends_at_the_end_of_its_input(tiny_checkpoint):
     [("--wandb", "wandb", "wandb"), ("--tensorboard", "torch.utils.tensorboard", "tensorboard")],
 )
 def test_a_missing_tracking_package_is_one_line(
-    run_cli, tmp_path, monkeypatch, flag, module, package
+    assert_one_error_line, run_cli, tmp_path, monkeypatch, flag, module, package
 ):
     monkeypatch.setitem(sys.modules, module, None)  # importing it now raises ImportError
     code, _, err = run_cli("train", "--out", tmp_path / "run", "--steps", "1", flag)

@@ -2,8 +2,13 @@
 
 A checkpoint is named by its path without suffix (`runs/x/best`) and consists of
     best.safetensors        model weights (never pickled)
-    best.json               metadata: step, epoch, metrics, configs, tokenizer, sha256 of each file
+    best.json               metadata: step, epoch, metrics, configs, the tokenizer file and its
+                            sha256, the sha256 of each file below
     best.state.safetensors  (only `last`) optimizer, EMA and RNG tensors for an exact resume
+
+The weights file also holds, in its header, the metadata as it was saved (all but `files`):
+loading refuses a metadata file edited since, naming the fields that differ. Checkpoints saved
+before this (and before the tokenizer's sha256 was recorded) load without these two checks.
 
 Every file is written to a temporary name, fsynced and renamed. The previous version of each
 file is kept as a hard link (`*.prev`) until the new set is complete, so a kill at any moment
@@ -22,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from cognate.config import ModelConfig
+from cognate.data.tokenizer import TOKENIZER_FILE
 from cognate.errors import CognateError
 from cognate.model import CognateModel
 
@@ -33,6 +39,9 @@ FORMAT = "cognate-checkpoint"
 FORMAT_VERSION = 1
 FILE_KINDS = {"weights": ".safetensors", "state": ".state.safetensors"}
 META_SUFFIX = ".json"
+# The weights file's header key for the metadata as saved (canonical JSON, without `files`).
+SEALED_METADATA = "cognate.metadata"
+DAMAGED = "restore it or use another checkpoint"  # the fix for a damaged file
 # Runtime state that older checkpoints (the seed's) saved by mistake; dropped on load.
 LEGACY_RUNTIME_KEYS = ("memory_state",)
 
@@ -50,10 +59,27 @@ class Checkpoint:
 
     @property
     def model_config(self) -> ModelConfig:
+        config = self.metadata.get("model_config")
+        if not isinstance(config, dict):
+            raise CheckpointError(f"{_meta_path(self.stem)}: key model_config is missing")
         try:
-            return ModelConfig.from_dict(self.metadata["model_config"])
-        except (KeyError, TypeError, ValueError) as exc:
+            return ModelConfig.from_dict(config)
+        except (TypeError, ValueError) as exc:
             raise CheckpointError(f"{_meta_path(self.stem)}: bad model_config ({exc})") from None
+
+    @property
+    def tokenizer_path(self) -> Path:
+        """The tokenizer file beside the checkpoint, checked to be the one it was saved with."""
+        meta_path = _meta_path(self.stem)
+        name = self.metadata.get("tokenizer_file", TOKENIZER_FILE)
+        path = _beside(meta_path, "tokenizer_file", name)
+        saved_with = self.metadata.get("tokenizer_sha256")
+        if saved_with is not None and path.is_file() and sha256_of(path) != saved_with:
+            raise CheckpointError(
+                f"{path} is not the tokenizer {meta_path} was saved with (its sha256 differs: "
+                f"another run's?); put back this run's own {name}"
+            )
+        return path
 
 
 def checkpoint_stem(path: str | Path) -> Path:
@@ -71,6 +97,22 @@ def _meta_path(stem: Path) -> Path:
 
 def _file_path(stem: Path, kind: str) -> Path:
     return stem.with_name(stem.name + FILE_KINDS[kind])
+
+
+def _beside(meta_path: Path, key: str, name: Any) -> Path:
+    """The file `name` that metadata key `key` names: a file name in the metadata's directory."""
+    if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
+        raise CheckpointError(
+            f"{meta_path}: {key} is {name!r}, not a file name: a checkpoint's files lie beside "
+            f"its {META_SUFFIX} file"
+        )
+    return meta_path.with_name(name)
+
+
+def _canonical(metadata: dict[str, Any]) -> str:
+    """One JSON text for equal metadata, whether built in Python or read from its file."""
+    as_saved = json.loads(json.dumps(metadata, default=str))
+    return json.dumps(as_saved, sort_keys=True, separators=(",", ":"))
 
 
 def sha256_of(path: Path) -> str:
@@ -104,6 +146,11 @@ def save_checkpoint(
     """Write weights (+ optional resume state) and metadata atomically as one set."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
+    if "tokenizer_file" in metadata:
+        tokenizer = _beside(_meta_path(stem), "tokenizer_file", metadata["tokenizer_file"])
+        metadata = {**metadata, "tokenizer_sha256": sha256_of(tokenizer)}
+    metadata = {**metadata, "format": FORMAT, "format_version": FORMAT_VERSION}
+    header = {SEALED_METADATA: _canonical(metadata)}
     tmp_tag = f".tmp-{os.getpid()}"
     payloads = {"weights": weights, "state": state}
     files: dict[str, dict[str, str]] = {}
@@ -114,10 +161,11 @@ def save_checkpoint(
         final = _file_path(stem, kind)
         tmp = final.with_name(final.name + tmp_tag)
         contiguous = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-        _write_synced(tmp, lambda p, t=contiguous: save_file(t, str(p)))
+        sealed = header if kind == "weights" else None
+        _write_synced(tmp, lambda p, t=contiguous, h=sealed: save_file(t, str(p), metadata=h))
         files[kind] = {"file": final.name, "sha256": sha256_of(tmp)}
         pending.append((tmp, final))
-    meta = {**metadata, "format": FORMAT, "format_version": FORMAT_VERSION, "files": files}
+    meta = {**metadata, "files": files}
     meta_final = _meta_path(stem)
     meta_tmp = meta_final.with_name(meta_final.name + tmp_tag)
     _write_synced(meta_tmp, lambda p: p.write_text(json.dumps(meta, indent=2, default=str)))
@@ -142,26 +190,100 @@ def save_checkpoint(
         stale_state.unlink()
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _read_json(path: Path) -> dict[str, Any]:
+    """The content of a checkpoint metadata file, or a one-line CheckpointError."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) and data.get("format") == FORMAT else None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path}: cannot be read ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}); {DAMAGED}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a Cognate checkpoint metadata file")
+    return data
 
 
-def _consistent_files(stem: Path, meta: dict[str, Any]) -> dict[str, Path] | None:
-    """For each file the metadata lists, the current or previous copy whose sha256 matches."""
+def _listed_files(meta_path: Path, meta: dict[str, Any]) -> dict[str, tuple[Path, str]]:
+    """The files the metadata lists, {kind: (path, sha256)}; a damaged entry is an error."""
+    files = meta.get("files")
+    if not isinstance(files, dict) or "weights" not in files:
+        raise CheckpointError(f"{meta_path}: key files.weights is missing; {DAMAGED}")
+    listed = {}
+    for kind, entry in files.items():
+        if kind not in FILE_KINDS:
+            raise CheckpointError(f"{meta_path}: unknown key files.{kind}; {DAMAGED}")
+        for key in ("file", "sha256"):
+            if not isinstance(entry, dict) or not isinstance(entry.get(key), str):
+                raise CheckpointError(
+                    f"{meta_path}: key files.{kind}.{key} is missing or not a string; {DAMAGED}"
+                )
+        listed[kind] = (_beside(meta_path, f"files.{kind}.file", entry["file"]), entry["sha256"])
+    return listed
+
+
+def _consistent_files(meta_path: Path, listed: dict[str, tuple[Path, str]]) -> dict[str, Path]:
+    """For each listed file, the current or previous copy whose sha256 matches."""
     found = {}
-    for kind, entry in meta.get("files", {}).items():
-        final = stem.with_name(entry["file"])
-        for candidate in (final, final.with_name(final.name + ".prev")):
-            if candidate.exists() and sha256_of(candidate) == entry["sha256"]:
-                found[kind] = candidate
-                break
-        else:
-            return None
+    for kind, (final, sha256) in listed.items():
+        copies = [c for c in (final, final.with_name(final.name + ".prev")) if c.exists()]
+        match = next((c for c in copies if sha256_of(c) == sha256), None)
+        if match is None and not copies:
+            raise CheckpointError(f"{final}: {kind} file is missing")
+        if match is None:
+            raise CheckpointError(
+                f"{final}: sha256 does not match {meta_path.name} (file truncated, corrupted or "
+                f"modified); {DAMAGED}"
+            )
+        found[kind] = match
     return found
+
+
+def _brief(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _differences(saved: Any, current: Any, where: str = "") -> list[str]:
+    """Where two JSON values differ: "a.b is 5, saved as 3", "a.c was added", ..."""
+    if isinstance(saved, dict) and isinstance(current, dict):
+        found = []
+        for key in sorted(saved.keys() | current.keys()):
+            path = f"{where}.{key}" if where else key
+            if key not in current:
+                found.append(f"{path} was removed")
+            elif key not in saved:
+                found.append(f"{path} was added")
+            else:
+                found += _differences(saved[key], current[key], path)
+        return found
+    if json.dumps(saved) == json.dumps(current):
+        return []
+    return [f"{where} is {_brief(current)}, saved as {_brief(saved)}"]
+
+
+def _check_unedited(meta_path: Path, meta: dict[str, Any], weights: Path) -> None:
+    """Refuse metadata that differs from the copy its weights file holds since it was saved."""
+    try:
+        with safe_open(str(weights), "pt") as f:
+            sealed = (f.metadata() or {}).get(SEALED_METADATA)
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{weights}: cannot read safetensors file ({exc})") from None
+    current = _canonical({key: value for key, value in meta.items() if key != "files"})
+    if sealed is None or sealed == current:  # None: saved before checkpoints held the copy
+        return
+    changes = _differences(json.loads(sealed), json.loads(current))
+    shown = "; ".join(changes[:3]) + ("; ..." if len(changes) > 3 else "")
+    raise CheckpointError(
+        f"{meta_path}: edited after saving ({shown}); {weights.name} holds the values it was "
+        "saved with: put them back or use another checkpoint"
+    )
+
+
+def _verified(meta_path: Path) -> tuple[dict[str, Any], dict[str, Path]]:
+    meta = _read_json(meta_path)
+    files = _consistent_files(meta_path, _listed_files(meta_path, meta))
+    _check_unedited(meta_path, meta, files["weights"])
+    return meta, files
 
 
 def read_metadata(stem: str | Path) -> tuple[dict[str, Any], dict[str, Path]]:
@@ -176,30 +298,18 @@ def read_metadata(stem: str | Path) -> tuple[dict[str, Any], dict[str, Path]]:
         )
     if not meta_path.exists():
         raise CheckpointError(f"{meta_path}: metadata file is missing")
-    candidates = [meta_path, meta_path.with_name(meta_path.name + ".prev")]
-    saw_metadata = False
-    for candidate in candidates:
-        meta = _read_json(candidate) if candidate.exists() else None
-        if meta is None:
-            continue
-        saw_metadata = True
-        files = _consistent_files(stem, meta)
-        if files is not None:
-            if candidate != meta_path:
-                warnings.warn(
-                    f"{stem}: recovered the previous version (a save was interrupted)",
-                    stacklevel=2,
-                )
-            return meta, files
-    if not saw_metadata:
-        raise CheckpointError(f"{meta_path}: not a Cognate checkpoint metadata file")
-    weights = _file_path(stem, "weights")
-    if not weights.exists():
-        raise CheckpointError(f"{weights}: weights file is missing")
-    raise CheckpointError(
-        f"{weights}: sha256 does not match {meta_path.name} (file truncated, corrupted or "
-        "modified); restore it or use another checkpoint"
-    )
+    try:
+        return _verified(meta_path)
+    except CheckpointError as problem:
+        previous = meta_path.with_name(meta_path.name + ".prev")
+        if not previous.exists():
+            raise
+        try:
+            verified = _verified(previous)
+        except CheckpointError:
+            raise problem from None
+    warnings.warn(f"{stem}: recovered the previous version (a save was interrupted)", stacklevel=2)
+    return verified
 
 
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:

@@ -423,12 +423,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main() -> None:
-    """Entry point: a CognateError becomes one line on stderr and exit status 1."""
+    """Entry point: a CognateError becomes one line on stderr and exit status 1.
+
+    Under torchrun only rank 0 prints it: the ranks mostly fail alike, and torchrun's summary
+    shows every failing rank's line.
+    """
     warnings.showwarning = _show_warning
     try:
         app()
     except CognateError as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        if os.environ.get("RANK", "0") == "0":
+            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted", highlight=False)

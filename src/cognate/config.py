@@ -8,6 +8,7 @@ trained. Presets are plain instances; `model_config(preset, spec)` combines the 
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,11 +79,30 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        """The config `to_dict` gave; unknown or missing keys and wrong types are errors."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(fields))
         if unknown:
             raise CognateError(f"unknown ModelConfig keys: {', '.join(unknown)}")
+        required = [name for name, f in fields.items() if f.default is dataclasses.MISSING]
+        missing = [name for name in required if name not in data]
+        if missing:
+            raise CognateError(f"missing ModelConfig keys: {', '.join(missing)}")
+        kinds = typing.get_type_hints(cls)
+        for name, value in data.items():
+            _check_kind(name, value, kinds[name])
         return cls(**data)
+
+
+def _check_kind(name: str, value: Any, kind: type) -> None:
+    """`value` must be a `kind`; an int is also a float, a bool is only a bool."""
+    if isinstance(value, bool):
+        fits = kind is bool
+    else:
+        fits = isinstance(value, int | float) if kind is float else isinstance(value, kind)
+    if not fits:
+        wanted = {bool: "true or false", int: "a whole number", float: "a number"}
+        raise CognateError(f"{name} must be {wanted.get(kind, kind.__name__)}, not {value!r}")
 
 
 GPT2_VOCAB_SIZE = 50_257

@@ -314,6 +314,8 @@ def test_device_cuda_without_cuda_is_a_one_line_error(tmp_path, capsys, monkeypa
 
 
 FAILING_RANK = """
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -328,8 +330,8 @@ take_step = Trainer.train_step
 
 
 def failing_step(self):
-    if self.dist.rank == 1 and self.step == 1:
-        raise RuntimeError("rank 1 failed on purpose")
+    if self.dist.rank == {rank} and self.step == 1:
+        {failure}
     return take_step(self)
 
 
@@ -338,11 +340,12 @@ train(tiny_run_options(Path(sys.argv[1]), steps=1000))
 """
 
 
-def test_a_failing_rank_stops_every_rank(tmp_path):
-    """Rank 1 raises at its second step while rank 0 waits for it in an all-reduce; torchrun
-    stops rank 0 and exits non-zero, naming the root cause."""
+def _torchrun_failing_rank(tmp_path: Path, rank: int, failure: str) -> str:
+    """torchrun's output for two processes of which `rank` runs `failure` at its second step
+    (the other then waits for it in an all-reduce); the job must fail."""
     script = tmp_path / "failing.py"
-    script.write_text(textwrap.dedent(FAILING_RANK.format(tests=str(Path(__file__).parent.parent))))
+    tests = str(Path(__file__).parent.parent)
+    script.write_text(textwrap.dedent(FAILING_RANK.format(tests=tests, rank=rank, failure=failure)))
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     done = subprocess.run(
         [*command, "--nproc_per_node", "2", str(script), str(tmp_path / "run")],
@@ -351,6 +354,26 @@ def test_a_failing_rank_stops_every_rank(tmp_path):
         timeout=120,
     )
     assert done.returncode != 0
-    root_cause = done.stderr[done.stderr.index("Root Cause") :]
+    return done.stderr
+
+
+def test_a_failing_rank_stops_every_rank(tmp_path):
+    """Rank 1 raises; torchrun stops rank 0 and exits non-zero, naming the root cause."""
+    stderr = _torchrun_failing_rank(tmp_path, 1, 'raise RuntimeError("rank 1 failed on purpose")')
+    root_cause = stderr[stderr.index("Root Cause") :]
     assert "rank      : 1" in root_cause
     assert "RuntimeError: rank 1 failed on purpose" in root_cause
+
+
+@pytest.mark.parametrize("killed", [0, 1])
+def test_torchrun_names_a_killed_rank_not_the_one_that_lost_it(tmp_path, killed):
+    """The survivor sees its peer's connection close before torchrun sees the peer gone: it
+    must not be the "Root Cause" (torchrun ends it), nor print a traceback."""
+    stderr = _torchrun_failing_rank(tmp_path, killed, "os.kill(os.getpid(), signal.SIGKILL)")
+    root_cause = stderr[stderr.index("Root Cause") :]
+    assert f"rank      : {killed} (local_rank: {killed})" in root_cause
+    assert "Signal 9 (SIGKILL)" in root_cause
+    survivor = stderr[stderr.index("Failures:") : stderr.index("Root Cause")]
+    assert f"rank      : {1 - killed}" in survivor and "(SIGTERM)" in survivor
+    assert stderr.count("Traceback") == 1 and "ChildFailedError" in stderr  # torchrun's own
+    assert "[rank" not in stderr

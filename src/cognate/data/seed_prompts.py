@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cognate.config import get_specialization
+
 
 @dataclass(frozen=True)
 class SeedPrompt:
@@ -47,7 +49,5 @@ def seed_prompts(spec: str | None = None) -> list[SeedPrompt]:
     """The seed prompts of one specialization, or all of them when `spec` is None."""
     if spec is None:
         return list(SEED_PROMPTS)
-    specs = sorted({p.spec for p in SEED_PROMPTS})
-    if spec not in specs:
-        raise ValueError(f"unknown specialization {spec!r}; choose one of: {', '.join(specs)}")
+    get_specialization(spec)  # an unknown name is a one-line error
     return [p for p in SEED_PROMPTS if p.spec == spec]

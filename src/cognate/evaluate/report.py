@@ -107,13 +107,13 @@ def _inventory(run_dir: Path) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (order.get(r["name"], 3), r.get("step") or 0))
 
 
-def _plot(run_dir: Path, report: ModelReport, out_dir: Path) -> dict[str, str]:
+def _plot(report: ModelReport, records: list[dict[str, Any]], out_dir: Path) -> dict[str, str]:
+    """The figures of one run from its metrics records; returns their file names."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = read_metrics(run_dir)
     train = [r for r in records if r["kind"] == "train"]
     val = [r for r in records if r["kind"] == "validation"]
     figures = {}
@@ -150,6 +150,7 @@ def _plot(run_dir: Path, report: ModelReport, out_dir: Path) -> dict[str, str]:
 def evaluate_run(run_dir: str | Path, figures_dir: Path | None = None) -> ModelReport:
     """Test one run directory's `best` checkpoint and gather everything the report shows."""
     run_dir = Path(run_dir)
+    records = read_metrics(run_dir)  # first: a damaged file is reported before the testing
     checkpoint = run_dir / TESTED
     bundle = load(checkpoint)
     spec = bundle.metadata.get("run", {}).get("spec")
@@ -192,7 +193,7 @@ def evaluate_run(run_dir: str | Path, figures_dir: Path | None = None) -> ModelR
         open_world={"all": exact_match(open_results), **exact_match_by_family(open_results)},
     )
     if figures_dir is not None:
-        report.figures = _plot(run_dir, report, figures_dir)
+        report.figures = _plot(report, records, figures_dir)
     return report
 
 
@@ -433,8 +434,21 @@ def _model_section(r: ModelReport) -> list[str]:
     return lines
 
 
+def _run_dir(path: str | Path) -> Path:
+    """`path`, which must be a directory: a one-line error for a file or nothing."""
+    path = Path(path)
+    if not path.is_dir():
+        found = "a file" if path.exists() else "nothing there"
+        raise CognateError(
+            f"{path}: {found}, not a run directory; a report takes run directories such as "
+            "runs/demo/reasoning (to test one checkpoint: cognate test CKPT)"
+        )
+    return path
+
+
 def write_report(run_dirs: list[str | Path], out: str | Path) -> Path:
     """Test every run and write the Markdown report (figures beside it)."""
+    run_dirs = [_run_dir(run_dir) for run_dir in run_dirs]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     reports = [evaluate_run(run_dir, out.parent) for run_dir in run_dirs]

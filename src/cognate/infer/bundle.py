@@ -11,7 +11,7 @@ import torch
 
 from cognate.checkpoint import load_checkpoint, model_from_checkpoint
 from cognate.config import ModelConfig
-from cognate.data.tokenizer import TOKENIZER_FILE, Tokenizer, TokenizerError
+from cognate.data.tokenizer import Tokenizer, TokenizerError
 from cognate.errors import CognateError
 from cognate.infer.generate import Generation, generate, stream_text
 from cognate.infer.sampling import QUANTIZE_MODES, Sampling
@@ -65,7 +65,7 @@ def load(checkpoint: str | Path, device: str = "cpu", quantize: str | None = Non
         raise CognateError(f"quantize must be one of {QUANTIZE_MODES}, not {quantize!r}")
     ckpt = load_checkpoint(checkpoint)
     model = model_from_checkpoint(ckpt).to(torch.device(device)).eval()
-    tokenizer_file = ckpt.stem.parent / ckpt.metadata.get("tokenizer_file", TOKENIZER_FILE)
+    tokenizer_file = ckpt.tokenizer_path
     try:
         tokenizer = Tokenizer.load(tokenizer_file)
     except TokenizerError as error:

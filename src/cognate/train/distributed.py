@@ -4,16 +4,20 @@ torchrun sets RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT; we sta
 group (gloo on CPU, nccl on CUDA), wrap the model in DistributedDataParallel and offer the few
 collectives the trainer needs. Only rank 0 writes files.
 
-A rank that fails exits with an error and torchrun stops the others. A rank waiting on a
-collective fails as soon as a peer's connection closes (gloo), or after `TIMEOUT` for a peer
-that hangs.
+A process that fails stops the job: torchrun ends the others and its summary names the one
+that failed under "Root Cause" (`run_rank`). A process waiting on a collective learns that a
+peer stopped as soon as the peer's connection closes (gloo), or after `TIMEOUT` for a peer that
+hangs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-from collections.abc import Iterator
+import signal
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -21,6 +25,7 @@ from typing import TypeVar
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.distributed.elastic.multiprocessing.errors import get_error_handler
 
 from cognate.errors import CognateError
 
@@ -28,6 +33,9 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 # Longest wait on a collective. Ranks other than 0 wait this long while rank 0 validates or
 # writes a checkpoint, so it must cover a validation of the largest model on the slowest device.
 TIMEOUT = timedelta(minutes=15)
+# How long a process whose peer stopped waits for torchrun to end it (torchrun looks at its
+# processes every 0.1 s by default, `--monitor-interval`).
+PEER_STOPPED_WAIT = timedelta(seconds=10)
 
 T = TypeVar("T")
 
@@ -136,3 +144,49 @@ class Distributed:
     def close(self) -> None:
         if self.world_size > 1 and dist.is_initialized():
             dist.destroy_process_group()
+
+
+class PeerStopped(CognateError):
+    """Another process of the job stopped (failed or was killed), so this one cannot go on."""
+
+
+def _peer_stopped(error: Exception) -> bool:
+    """Whether a collective failed because another process's connection closed or timed out."""
+    return isinstance(error, dist.DistError) or (
+        isinstance(error, RuntimeError) and "gloo/transport" in str(error)
+    )
+
+
+def run_rank(run: Callable[[], T]) -> T:
+    """`run()` as one process of a torchrun job, which reports a failure to torchrun's summary.
+
+    torchrun names as "Root Cause" the failure with the earliest time in the error file a
+    process leaves, or the time torchrun saw it stop when it left none. So a `CognateError`
+    leaves its one line (not a traceback) and any other error its traceback; a process that
+    only lost a peer leaves nothing and waits for torchrun to end it, so that the process
+    which stopped first is named, not a survivor that noticed it a moment earlier than torchrun.
+    Outside torchrun this is just `run()`.
+    """
+    error_file = os.environ.get("TORCHELASTIC_ERROR_FILE")
+    if error_file is None:
+        return run()
+    handler = get_error_handler()
+    handler.initialize()
+    try:
+        return run()
+    except CognateError as error:
+        # the form of torch's own error files, with the one line for the traceback
+        info = {"py_callstack": str(error), "timestamp": str(int(time.time()))}
+        with open(error_file, "w") as f:
+            json.dump({"message": {"message": str(error), "extraInfo": info}}, f)
+        raise
+    except Exception as error:
+        if not _peer_stopped(error):
+            handler.record_exception(error)
+            raise
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # torchrun's SIGTERM ends this process
+    time.sleep(PEER_STOPPED_WAIT.total_seconds())
+    raise PeerStopped(
+        "another process of this torchrun job stopped, so this one cannot go on; torchrun's "
+        'summary names it under "Root Cause"'
+    )

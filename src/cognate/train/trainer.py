@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.distributed.elastic.multiprocessing.errors import record
 
 import cognate
 from cognate.checkpoint import (
@@ -35,7 +33,7 @@ from cognate.checkpoint import (
     save_checkpoint,
     unflatten_state,
 )
-from cognate.config import ModelConfig, TrainConfig, get_specialization, model_config
+from cognate.config import TrainConfig, get_specialization, model_config
 from cognate.data.datasets import Record, load_user_data
 from cognate.data.tokenizer import Tokenizer
 from cognate.data.training_data import make_tokenizer, training_data
@@ -44,7 +42,7 @@ from cognate.model import CognateModel
 from cognate.optim import build_optimizer, mugrokfast_config
 from cognate.rundir import TOKENIZER_FILE
 from cognate.train import TrainingError
-from cognate.train.distributed import Distributed, per_rank_batch
+from cognate.train.distributed import Distributed, per_rank_batch, run_rank
 from cognate.train.ema import EMA
 from cognate.train.options import TrainOptions, with_specialization_defaults
 from cognate.train.resume import last_checkpoint, started_as
@@ -71,7 +69,7 @@ class Trainer:
         # config.batch_size is the global batch: the same training for any number of ranks.
         self.batch_size = per_rank_batch(config.batch_size, self.dist.world_size)
         records = load_user_data(self.options.data) if self.options.data else []
-        self.tokenizer = self._tokenizer(records, config)
+        self.tokenizer = self._tokenizer(records, config, resumed)
         self.data = training_data(
             self.tokenizer,
             config,
@@ -85,7 +83,7 @@ class Trainer:
         )
         torch.manual_seed(self.seed)
         self.model_config = (
-            ModelConfig.from_dict(resumed.metadata["model_config"])
+            resumed.model_config
             if resumed is not None
             else model_config(
                 self.options.preset,
@@ -130,10 +128,12 @@ class Trainer:
 
     # -- set-up ----------------------------------------------------------------------------
 
-    def _tokenizer(self, records: list[Record], config: TrainConfig) -> Tokenizer:
+    def _tokenizer(
+        self, records: list[Record], config: TrainConfig, resumed: Checkpoint | None
+    ) -> Tokenizer:
+        if resumed is not None:
+            return Tokenizer.load(resumed.tokenizer_path)
         path = self.run_dir / TOKENIZER_FILE
-        if self.options.resume:
-            return Tokenizer.load(path)
         mixture = self.specialization.mixture_for_training
         tokenizer = make_tokenizer(self.options.tokenizer, mixture, records, config, self.seed)
         if self.dist.is_main:
@@ -379,7 +379,6 @@ def _train(options: TrainOptions) -> dict[str, Any]:
 def train(options: TrainOptions) -> dict[str, Any]:
     """Run `cognate train`; returns the metadata of the final checkpoint.
 
-    Under torchrun a failing rank's error also goes to the file torchrun's summary shows.
+    Under torchrun a failing process's error also goes to torchrun's summary (`run_rank`).
     """
-    run = record(_train) if "TORCHELASTIC_ERROR_FILE" in os.environ else _train
-    return run(options)
+    return run_rank(lambda: _train(options))
