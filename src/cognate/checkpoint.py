@@ -13,6 +13,7 @@ whose sha256 values match.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from cognate.atomic import rust_os_error, temp_path
 from cognate.config import ModelConfig
 from cognate.errors import CognateError
 from cognate.model import CognateModel
@@ -73,6 +75,11 @@ def _file_path(stem: Path, kind: str) -> Path:
     return stem.with_name(stem.name + FILE_KINDS[kind])
 
 
+def _files_of(stem: Path) -> list[Path]:
+    """The files a checkpoint may have: metadata, weights, state."""
+    return [_meta_path(stem), *(_file_path(stem, kind) for kind in FILE_KINDS)]
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -95,16 +102,45 @@ def _write_synced(path: Path, write: Any) -> None:
         os.fsync(f.fileno())
 
 
+def _save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """safetensors' save_file, whose I/O errors (a full disk) become the OSError they are."""
+    try:
+        save_file(tensors, str(path))
+    except SafetensorError as error:
+        os_error = rust_os_error(error, path)
+        if os_error is None:
+            raise
+        raise os_error from error
+
+
 def save_checkpoint(
     stem: str | Path,
     weights: dict[str, torch.Tensor],
     metadata: dict[str, Any],
     state: dict[str, torch.Tensor] | None = None,
 ) -> None:
-    """Write weights (+ optional resume state) and metadata atomically as one set."""
+    """Write weights (+ optional resume state) and metadata atomically as one set.
+
+    A save that fails (a full disk, say) removes its temporaries and raises: the previous
+    version of the checkpoint stays loadable."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    tmp_tag = f".tmp-{os.getpid()}"
+    try:
+        _save_files(stem, weights, metadata, state)
+    except BaseException:
+        for final in _files_of(stem):
+            for path in (final, final.with_name(final.name + ".prev")):
+                with contextlib.suppress(OSError):  # a read-only disk refuses this too
+                    temp_path(path).unlink(missing_ok=True)
+        raise
+
+
+def _save_files(
+    stem: Path,
+    weights: dict[str, torch.Tensor],
+    metadata: dict[str, Any],
+    state: dict[str, torch.Tensor] | None,
+) -> None:
     payloads = {"weights": weights, "state": state}
     files: dict[str, dict[str, str]] = {}
     pending: list[tuple[Path, Path]] = []  # (temporary, final)
@@ -112,14 +148,14 @@ def save_checkpoint(
         if tensors is None:
             continue
         final = _file_path(stem, kind)
-        tmp = final.with_name(final.name + tmp_tag)
+        tmp = temp_path(final)
         contiguous = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-        _write_synced(tmp, lambda p, t=contiguous: save_file(t, str(p)))
+        _write_synced(tmp, lambda p, t=contiguous: _save_tensors(t, p))
         files[kind] = {"file": final.name, "sha256": sha256_of(tmp)}
         pending.append((tmp, final))
     meta = {**metadata, "format": FORMAT, "format_version": FORMAT_VERSION, "files": files}
     meta_final = _meta_path(stem)
-    meta_tmp = meta_final.with_name(meta_final.name + tmp_tag)
+    meta_tmp = temp_path(meta_final)
     _write_synced(meta_tmp, lambda p: p.write_text(json.dumps(meta, indent=2, default=str)))
     pending.append((meta_tmp, meta_final))  # the metadata goes last: it commits the set
 
@@ -127,7 +163,7 @@ def save_checkpoint(
     for _, final in pending:
         if final.exists():
             backup = final.with_name(final.name + ".prev")
-            link_tmp = backup.with_name(backup.name + tmp_tag)
+            link_tmp = temp_path(backup)
             link_tmp.unlink(missing_ok=True)
             os.link(final, link_tmp)
             os.replace(link_tmp, backup)
@@ -148,6 +184,19 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
     return data if isinstance(data, dict) and data.get("format") == FORMAT else None
+
+
+def checkpoints_in(directory: Path) -> list[Path]:
+    """The stems of the Cognate checkpoints in `directory`, found by their metadata files."""
+    metadata = directory.glob(f"*{META_SUFFIX}")
+    return sorted(path.with_suffix("") for path in metadata if _read_json(path) is not None)
+
+
+def delete_checkpoint(stem: Path) -> None:
+    """Remove every file of a checkpoint (current and previous versions)."""
+    for final in _files_of(stem):
+        final.unlink(missing_ok=True)
+        final.with_name(final.name + ".prev").unlink(missing_ok=True)
 
 
 def _consistent_files(stem: Path, meta: dict[str, Any]) -> dict[str, Path] | None:
