@@ -118,3 +118,28 @@ def tiny_run():
     """`tiny_run_options`: `tiny_run(out, **changes)` gives the options of a tiny training run
     (for `cognate.train.trainer.train` or `Trainer`)."""
     return tiny_run_options
+
+
+def with_tiny_shapes(options: TrainOptions) -> TrainOptions:
+    """`options` as `cognate train` made them, made a tiny run on the CPU: the tiny runs'
+    model and training config, where the command line gave no other value."""
+    defaults = TrainConfig()
+    given = {
+        f.name: getattr(options.config, f.name)
+        for f in dataclasses.fields(TrainConfig)
+        if getattr(options.config, f.name) != getattr(defaults, f.name)
+    }
+    tiny = tiny_run_options(options.out, **given)
+    return dataclasses.replace(
+        options,
+        config=tiny.config,
+        model_overrides={**tiny.model_overrides, **options.model_overrides},
+        device="cpu",
+        show_progress=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_shapes():
+    """`with_tiny_shapes`: `tiny_shapes(options)` makes the options of `cognate train` tiny."""
+    return with_tiny_shapes
