@@ -154,3 +154,28 @@ def assert_one_error_line():
     """`assert_one_error_line(err, *parts)`: `err` (a command's stderr) is one `error: ...`
     line, no traceback, holding each of `parts`."""
     return _assert_one_error_line
+
+
+def with_tiny_shapes(options: TrainOptions) -> TrainOptions:
+    """`options` as `cognate train` made them, made a tiny run on the CPU: the tiny runs'
+    model and training config, where the command line gave no other value."""
+    defaults = TrainConfig()
+    given = {
+        f.name: getattr(options.config, f.name)
+        for f in dataclasses.fields(TrainConfig)
+        if getattr(options.config, f.name) != getattr(defaults, f.name)
+    }
+    tiny = tiny_run_options(options.out, **given)
+    return dataclasses.replace(
+        options,
+        config=tiny.config,
+        model_overrides={**tiny.model_overrides, **options.model_overrides},
+        device="cpu",
+        show_progress=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_shapes():
+    """`with_tiny_shapes`: `tiny_shapes(options)` makes the options of `cognate train` tiny."""
+    return with_tiny_shapes

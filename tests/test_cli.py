@@ -292,3 +292,4 @@ def test_a_missing_tracking_package_is_one_line(
     code, _, err = run_cli("train", "--out", tmp_path / "run", "--steps", "1", flag)
     assert code == 1
     assert_one_error_line(err, flag, f"pip install 'cognate[{package}]'")
+    assert not (tmp_path / "run").exists()  # refused before anything was written

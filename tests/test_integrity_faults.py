@@ -27,7 +27,7 @@ from cognate.data.tasks import FAMILIES
 from cognate.data.tokenizer import Tokenizer, train_bpe
 from cognate.errors import CognateError
 from cognate.evaluate import report
-from cognate.rundir import METRICS_FILE, read_metrics
+from cognate.rundir import LOCK_FILE, METRICS_FILE, read_metrics
 from cognate.train.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -36,11 +36,12 @@ TESTS = Path(__file__).parent
 
 
 def files_of(directory: Path) -> dict[str, str]:
-    """Every file below `directory`: relative path -> sha256."""
+    """Every file below `directory`: relative path -> sha256 (but the lock file, which names the
+    process that last took the directory)."""
     return {
         str(path.relative_to(directory)): sha256_of(path)
         for path in sorted(directory.rglob("*"))
-        if path.is_file()
+        if path.is_file() and path.name != LOCK_FILE
     }
 
 

@@ -18,6 +18,7 @@ whose sha256 values match.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -30,6 +31,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from cognate.atomic import rust_os_error, temp_path
 from cognate.config import ModelConfig
 from cognate.data.tokenizer import TOKENIZER_FILE
 from cognate.errors import CognateError
@@ -99,6 +101,11 @@ def _file_path(stem: Path, kind: str) -> Path:
     return stem.with_name(stem.name + FILE_KINDS[kind])
 
 
+def _files_of(stem: Path) -> list[Path]:
+    """The files a checkpoint may have: metadata, weights, state."""
+    return [_meta_path(stem), *(_file_path(stem, kind) for kind in FILE_KINDS)]
+
+
 def _beside(meta_path: Path, key: str, name: Any) -> Path:
     """The file `name` that metadata key `key` names: a file name in the metadata's directory."""
     if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
@@ -137,21 +144,52 @@ def _write_synced(path: Path, write: Any) -> None:
         os.fsync(f.fileno())
 
 
+def _save_tensors(
+    tensors: dict[str, torch.Tensor], path: Path, header: dict[str, str] | None
+) -> None:
+    """safetensors' save_file, whose I/O errors (a full disk) become the OSError they are."""
+    try:
+        save_file(tensors, str(path), metadata=header)
+    except SafetensorError as error:
+        os_error = rust_os_error(error, path)
+        if os_error is None:
+            raise
+        raise os_error from error
+
+
 def save_checkpoint(
     stem: str | Path,
     weights: dict[str, torch.Tensor],
     metadata: dict[str, Any],
     state: dict[str, torch.Tensor] | None = None,
 ) -> None:
-    """Write weights (+ optional resume state) and metadata atomically as one set."""
+    """Write weights (+ optional resume state) and metadata atomically as one set.
+
+    A save that fails (a full disk, say) removes its temporaries and raises: the previous
+    version of the checkpoint stays loadable."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     if "tokenizer_file" in metadata:
         tokenizer = _beside(_meta_path(stem), "tokenizer_file", metadata["tokenizer_file"])
         metadata = {**metadata, "tokenizer_sha256": sha256_of(tokenizer)}
     metadata = {**metadata, "format": FORMAT, "format_version": FORMAT_VERSION}
+    try:
+        _save_files(stem, weights, metadata, state)
+    except BaseException:
+        for final in _files_of(stem):
+            for path in (final, final.with_name(final.name + ".prev")):
+                with contextlib.suppress(OSError):  # a read-only disk refuses this too
+                    temp_path(path).unlink(missing_ok=True)
+        raise
+
+
+def _save_files(
+    stem: Path,
+    weights: dict[str, torch.Tensor],
+    metadata: dict[str, Any],
+    state: dict[str, torch.Tensor] | None,
+) -> None:
     header = {SEALED_METADATA: _canonical(metadata)}
-    tmp_tag = f".tmp-{os.getpid()}"
     payloads = {"weights": weights, "state": state}
     files: dict[str, dict[str, str]] = {}
     pending: list[tuple[Path, Path]] = []  # (temporary, final)
@@ -159,15 +197,15 @@ def save_checkpoint(
         if tensors is None:
             continue
         final = _file_path(stem, kind)
-        tmp = final.with_name(final.name + tmp_tag)
+        tmp = temp_path(final)
         contiguous = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
         sealed = header if kind == "weights" else None
-        _write_synced(tmp, lambda p, t=contiguous, h=sealed: save_file(t, str(p), metadata=h))
+        _write_synced(tmp, lambda p, t=contiguous, h=sealed: _save_tensors(t, p, h))
         files[kind] = {"file": final.name, "sha256": sha256_of(tmp)}
         pending.append((tmp, final))
     meta = {**metadata, "files": files}
     meta_final = _meta_path(stem)
-    meta_tmp = meta_final.with_name(meta_final.name + tmp_tag)
+    meta_tmp = temp_path(meta_final)
     _write_synced(meta_tmp, lambda p: p.write_text(json.dumps(meta, indent=2, default=str)))
     pending.append((meta_tmp, meta_final))  # the metadata goes last: it commits the set
 
@@ -175,7 +213,7 @@ def save_checkpoint(
     for _, final in pending:
         if final.exists():
             backup = final.with_name(final.name + ".prev")
-            link_tmp = backup.with_name(backup.name + tmp_tag)
+            link_tmp = temp_path(backup)
             link_tmp.unlink(missing_ok=True)
             os.link(final, link_tmp)
             os.replace(link_tmp, backup)
@@ -410,3 +448,20 @@ def model_from_checkpoint(checkpoint: Checkpoint) -> CognateModel:
     )
     model.load_state_dict(weights)
     return model
+
+
+def checkpoints_in(directory: Path) -> list[Path]:
+    """The stems of the Cognate checkpoints in `directory`, found by their metadata files."""
+    stems = []
+    for path in sorted(directory.glob(f"*{META_SUFFIX}")):
+        with contextlib.suppress(CheckpointError):
+            _read_json(path)
+            stems.append(path.with_suffix(""))
+    return stems
+
+
+def delete_checkpoint(stem: Path) -> None:
+    """Remove every file of a checkpoint (current and previous versions)."""
+    for final in _files_of(stem):
+        final.unlink(missing_ok=True)
+        final.with_name(final.name + ".prev").unlink(missing_ok=True)

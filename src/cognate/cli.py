@@ -423,11 +423,15 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main() -> None:
-    """Entry point: a CognateError becomes one line on stderr and exit status 1.
+    """Entry point: a CognateError becomes one line on stderr and exit status 1; a training
+    stopped by a signal says where it saved, with the signal's exit status (130, 143).
 
-    Under torchrun only rank 0 prints it: the ranks mostly fail alike, and torchrun's summary
-    shows every failing rank's line.
+    Under torchrun only rank 0 prints: the ranks mostly fail alike, and torchrun's summary
+    shows every failing rank's line. (Ctrl-C outside training ends with typer's status 130:
+    typer catches KeyboardInterrupt.)
     """
+    from cognate.train.stopping import Interrupted
+
     warnings.showwarning = _show_warning
     try:
         app()
@@ -435,6 +439,7 @@ def main() -> None:
         if os.environ.get("RANK", "0") == "0":
             err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
-    except KeyboardInterrupt:
-        err_console.print("interrupted", highlight=False)
-        sys.exit(130)
+    except Interrupted as stop:
+        if os.environ.get("RANK", "0") == "0":  # torchrun's other ranks stay quiet
+            err_console.print(str(stop), markup=False, highlight=False, soft_wrap=True)
+        sys.exit(stop.exit_code)

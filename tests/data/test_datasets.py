@@ -18,6 +18,7 @@ from cognate.data.datasets import (
     encode_text,
     eval_set,
     load_user_data,
+    records_sha256,
     train_corpus,
 )
 
@@ -74,6 +75,16 @@ def test_parquet_and_arrow_files(tmp_path):
     assert load_user_data(tmp_path / "file.arrow") == QA_RECORDS
     texts = arrow_table([{"text": "a b c", "id": 1}])
     assert load_user_data(write_arrow_stream(tmp_path / "t.arrow", texts)) == [TextRecord("a b c")]
+
+
+def test_the_digest_of_records_is_of_their_contents_whatever_the_file(tmp_path):
+    pq.write_table(arrow_table(QA), tmp_path / "data.parquet")
+    jsonl = write_lines(tmp_path / "data.jsonl", [json.dumps(row) for row in QA])
+    digest = records_sha256(load_user_data(jsonl))
+    assert records_sha256(load_user_data(tmp_path / "data.parquet")) == digest
+    assert records_sha256(QA_RECORDS[::-1]) != digest
+    assert records_sha256([QA_RECORDS[0], QARecord(QA[1]["prompt"], "Hello!")]) != digest
+    assert records_sha256([TextRecord(QA[0]["prompt"] + QA[0]["answer"])]) != digest
 
 
 def test_datasets_save_to_disk_directories(tmp_path):
@@ -265,7 +276,8 @@ def test_file_stream_epochs(bpe):
     assert torch.equal(stream.batch(1).input_ids, stream.batch(1).input_ids)
     later = [first_tokens(stream.batch(step)) for step in range(2, 4)]
     assert later != epoch[0::2]  # a new permutation in epoch 1
-    with pytest.raises(DataError, match="fewer than one global batch"):
+    too_few = r"the data: 3 training sequences .* \(--batch-size 4, over 2 processes\); use --ba"
+    with pytest.raises(DataError, match=too_few):
         FileStream(records[:3], bpe, batch_size=2, seed=0, max_len=64, world_size=2)
 
 

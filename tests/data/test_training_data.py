@@ -4,7 +4,7 @@ import pytest
 
 from cognate.config import TrainConfig, get_specialization
 from cognate.data.datasets import QARecord, TextRecord, encode_record
-from cognate.data.training_data import Question, make_tokenizer, training_data
+from cognate.data.training_data import Question, check_records, make_tokenizer, training_data
 from cognate.errors import CognateError
 
 REASONING = get_specialization("reasoning")
@@ -40,9 +40,29 @@ def test_the_held_out_records_are_chosen_by_the_seed_and_capped_by_eval_examples
     assert len(_file_data(bpe, PAIRS, eval_examples=2).val_questions) == 2
 
 
-def test_a_data_file_of_one_record_is_refused(bpe):
-    with pytest.raises(CognateError, match=r"user\.jsonl: need at least 2 records"):
-        _file_data(bpe, PAIRS[:1])
+@pytest.mark.parametrize(
+    ("name", "records_are"),
+    [
+        ("story.txt", "its paragraphs, separated by blank lines"),
+        ("user.jsonl", "its lines (JSONL)"),
+        ("table.parquet", "its rows"),
+    ],
+)
+def test_a_data_file_of_one_record_is_refused_saying_what_a_record_is(name, records_are):
+    with pytest.raises(CognateError) as refused:
+        check_records(Path(name), PAIRS[:1])
+    message = str(refused.value)
+    assert message.startswith(f"{name}: need at least 2 records to train and validate, found 1")
+    assert records_are in message
+
+
+def test_too_few_rows_for_a_batch_name_the_file_and_a_batch_size_that_fits(bpe):
+    with pytest.raises(CognateError) as refused:
+        _file_data(bpe, PAIRS[:4])  # one record held out: 3 rows for a batch of 4
+    assert str(refused.value) == (
+        "user.jsonl: 3 training sequences are fewer than one global batch (--batch-size 4); "
+        "use --batch-size 3 or less, or more data"
+    )
 
 
 def test_without_a_data_file_validation_asks_the_specializations_families(bpe):

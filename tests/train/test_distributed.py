@@ -270,6 +270,7 @@ def test_only_rank_0_writes_and_every_rank_agrees_on_best(runs):
             "last.state.safetensors",
             "metrics.jsonl",
             "tokenizer.json",
+            "train.lock",
         ]
         records = read_metrics(runs / run_dir)
         assert [r["step"] for r in records if r["kind"] == "train"] == [1, 2, 3, 4, 5, 6]

@@ -7,6 +7,7 @@ function of (seed, step[, difficulty]), so a resumed run needs to store only the
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -59,25 +60,55 @@ def load_user_data(path: str | Path) -> list[Record]:
     and `answer` columns or a `text` column; text files are split into paragraphs.
     """
     path = Path(path)
-    if path.is_dir():
+    kind = data_kind(path)
+    if kind == "datasets":
         records = _load_dataset_dir(path)
     elif not path.is_file():
         raise DataError(f"{path}: no such file or directory")
-    elif path.suffix.lower() in (".jsonl", ".json"):
+    elif kind == "json":
         records = _load_json(path)
-    elif path.suffix.lower() == ".parquet":
+    elif kind == "parquet":
         try:
             table = pq.read_table(path)
         except (pa.ArrowException, OSError) as error:
             raise DataError(f"{path}: not a readable Parquet file ({error})") from None
         records = _records_from_table(table, path)
-    elif path.suffix.lower() == ".arrow":
+    elif kind == "arrow":
         records = _records_from_table(_read_arrow(path), path)
     else:
         records = _load_text(path)
     if not records:
         raise DataError(f"{path}: empty file (no records)")
     return records
+
+
+# What one record is in each kind of data file.
+RECORDS_OF = {
+    "datasets": "the rows of its train split",
+    "json": "its lines (JSONL), or the items of its array",
+    "parquet": "its rows",
+    "arrow": "its rows",
+    "text": "its paragraphs, separated by blank lines",
+}
+
+
+def data_kind(path: Path) -> str:
+    """Which of RECORDS_OF's kinds of data file `path` is, by its suffix."""
+    if path.is_dir():
+        return "datasets"
+    suffix = path.suffix.lower()
+    return {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".arrow": "arrow"}.get(
+        suffix, "text"
+    )
+
+
+def records_sha256(records: Sequence[Record]) -> str:
+    """A digest of the records' contents, whichever kind of file they were read from."""
+    digest = hashlib.sha256()
+    for record in records:
+        fields = [record.prompt, record.answer] if isinstance(record, QARecord) else [record.text]
+        digest.update(json.dumps([type(record).__name__, *fields]).encode() + b"\n")
+    return digest.hexdigest()
 
 
 def _decode(data: bytes, where: str, first_line: int = 1) -> str:
@@ -326,6 +357,13 @@ class SyntheticStream:
         return pack(rows, self.tokenizer.eos_id)
 
 
+def _fewer_rows_fix(rows: int, world_size: int) -> str:
+    fits = rows // world_size * world_size  # the largest global batch the rows fill
+    if fits:
+        return f"use --batch-size {fits} or less, or more data"
+    return "use fewer processes, or more data" if world_size > 1 else "give more data"
+
+
 class FileStream:
     """Epochs over user records, reshuffled every epoch by a permutation seeded by (seed, epoch).
 
@@ -342,14 +380,17 @@ class FileStream:
         max_len: int,
         rank: int = 0,
         world_size: int = 1,
+        source: Path | str = "the data",
     ) -> None:
         _check_ranks(batch_size, rank, world_size)
         self.rows = [row for record in records for row in encode_record(tokenizer, record, max_len)]
         self.global_batch = batch_size * world_size
         if len(self.rows) < self.global_batch:
             raise DataError(
-                f"{len(self.rows)} training sequences are fewer than one global batch "
-                f"({batch_size} x {world_size} ranks)"
+                f"{source}: {len(self.rows)} training sequences are fewer than one global batch "
+                f"(--batch-size {self.global_batch}"
+                + (f", over {world_size} processes" if world_size > 1 else "")
+                + f"); {_fewer_rows_fix(len(self.rows), world_size)}"
             )
         self.pad_id = tokenizer.eos_id
         self.batch_size = batch_size

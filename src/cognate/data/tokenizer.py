@@ -10,7 +10,6 @@ Nothing is ever downloaded.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -18,6 +17,7 @@ from typing import NamedTuple
 import tokenizers
 from tokenizers import decoders, models, pre_tokenizers, trainers
 
+from cognate.atomic import write_atomically
 from cognate.errors import CognateError
 
 EOS = "<|endoftext|>"
@@ -62,9 +62,7 @@ class Tokenizer:
         path = Path(path)
         target = path if path.suffix == ".json" else path / TOKENIZER_FILE
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(target.name + ".tmp")
-        self._inner.save(str(temporary))
-        os.replace(temporary, target)
+        write_atomically(target, lambda temporary: self._inner.save(str(temporary)))
         return target
 
     @classmethod

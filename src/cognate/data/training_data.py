@@ -16,11 +16,13 @@ from typing import NamedTuple
 
 from cognate.config import Specialization, TrainConfig
 from cognate.data.datasets import (
+    RECORDS_OF,
     FileStream,
     QARecord,
     Record,
     Row,
     SyntheticStream,
+    data_kind,
     encode_example,
     encode_record,
     eval_set,
@@ -68,6 +70,15 @@ def make_tokenizer(
     return train_bpe(texts + user_texts, config.bpe_vocab_size)
 
 
+def check_records(user_data: Path, records: Sequence[Record]) -> None:
+    """Refuse a data file too small to train on and validate on (before any work is done)."""
+    if len(records) < 2:
+        raise CognateError(
+            f"{user_data}: need at least 2 records to train and validate, found {len(records)} "
+            f"(its records are {RECORDS_OF[data_kind(user_data)]})"
+        )
+
+
 def training_data(
     tokenizer: Tokenizer,
     config: TrainConfig,
@@ -81,7 +92,7 @@ def training_data(
     world_size: int = 1,
 ) -> TrainingData:
     """The data of rank `rank` of `world_size`, each taking `batch_size` rows of a step:
-    synthetic when `user_data` is None, else the file's `records`."""
+    synthetic when `user_data` is None, else the file's `records` (at least 2: check_records)."""
     if user_data is None:
         stream = SyntheticStream(
             specialization.mixture_for_training,
@@ -106,14 +117,19 @@ def training_data(
                 1, config.epoch_examples // (config.batch_size * config.grad_accum)
             ),
         )
-    if len(records) < 2:
-        raise CognateError(f"{user_data}: need at least 2 records to train and validate")
     shuffled = list(records)
     random.Random(seed).shuffle(shuffled)
     n_val = min(config.eval_examples, max(1, len(shuffled) // 10))
     held_out, train = shuffled[:n_val], shuffled[n_val:]
     stream = FileStream(
-        train, tokenizer, batch_size, seed, config.max_len, rank=rank, world_size=world_size
+        train,
+        tokenizer,
+        batch_size,
+        seed,
+        config.max_len,
+        rank=rank,
+        world_size=world_size,
+        source=user_data,
     )
     return TrainingData(
         stream,

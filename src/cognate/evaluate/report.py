@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from cognate.checkpoint import read_metadata
+from cognate.checkpoint import checkpoints_in, read_metadata
 from cognate.config import ModelConfig, get_specialization
 from cognate.data.datasets import eval_set
 from cognate.data.tasks import HELDOUT_TEMPLATES
@@ -153,6 +153,11 @@ def evaluate_run(run_dir: str | Path, figures_dir: Path | None = None) -> ModelR
     run_dir = Path(run_dir)
     records = read_metrics(run_dir)  # first: a damaged file is reported before the testing
     checkpoint = run_dir / TESTED
+    if run_dir.is_dir() and checkpoint not in checkpoints_in(run_dir):
+        raise CognateError(
+            f"{run_dir}: the run has no `{TESTED}` checkpoint yet (a run saves it at its first "
+            f"validation); continue the run: cognate train --out {run_dir} --resume"
+        )
     bundle = load(checkpoint)
     spec = bundle.metadata.get("run", {}).get("spec")
     if spec is None:

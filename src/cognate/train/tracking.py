@@ -3,14 +3,17 @@ and TensorBoard on request) and a progress bar on the console."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from cognate.atomic import write_atomically
 from cognate.errors import CognateError
 from cognate.rundir import METRICS_FILE, read_metrics
 
@@ -30,10 +33,8 @@ class MetricsLog:
     def truncate_after(run_dir: Path, step: int) -> None:
         """Drop records logged after `step` (a resumed run logs those steps again)."""
         kept = [r for r in read_metrics(run_dir) if r.get("step", 0) <= step]
-        path = run_dir / METRICS_FILE
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-        os.replace(tmp, path)
+        text = "".join(json.dumps(r) + "\n" for r in kept)
+        write_atomically(run_dir / METRICS_FILE, lambda temporary: temporary.write_text(text))
 
     def log(self, record: dict[str, Any]) -> None:
         self._file.write(json.dumps(record) + "\n")
@@ -57,25 +58,33 @@ class MetricsLog:
             self._tensorboard.close()
 
 
-def _start_wandb(run_dir: Path, run_name: str) -> Any:
+# What --wandb and --tensorboard need: flag -> (module, the package to install)
+TRACKERS = {
+    "--wandb": ("wandb", "wandb"),
+    "--tensorboard": ("torch.utils.tensorboard", "tensorboard"),
+}
+
+
+def tracker_module(flag: str) -> ModuleType:
+    """The module a tracking flag needs; a one-line CognateError saying what to install."""
+    module, package = TRACKERS[flag]
     try:
-        import wandb
+        return importlib.import_module(module)
     except ImportError:
         raise CognateError(
-            "--wandb needs the wandb package: pip install 'cognate[wandb]'"
+            f"{flag} needs the {package} package: pip install 'cognate[{package}]'"
         ) from None
+
+
+def _start_wandb(run_dir: Path, run_name: str) -> Any:
+    wandb = tracker_module("--wandb")
     os.environ.setdefault("WANDB_MODE", "offline")  # online only if the user asks for it
     return wandb.init(project="cognate", name=run_name, dir=str(run_dir))
 
 
 def _start_tensorboard(run_dir: Path) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        raise CognateError(
-            "--tensorboard needs the tensorboard package: pip install 'cognate[tensorboard]'"
-        ) from None
-    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+    summary_writer = tracker_module("--tensorboard").SummaryWriter
+    return summary_writer(log_dir=str(run_dir / "tensorboard"))
 
 
 def progress_bar(label: str, show: bool) -> Progress:

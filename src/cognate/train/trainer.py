@@ -1,7 +1,9 @@
 """The training loop and the state its checkpoints keep, for an exact resume.
 
 One `Trainer` runs one run directory:
-    tokenizer.json, metrics.jsonl, last.*, best.*, final.*, epoch_N.*
+    tokenizer.json, metrics.jsonl, last.*, best.*, final.*, epoch_N.*, train.lock
+It checks everything it was asked before it writes anything, and writes only in `run`, holding
+the directory (`cognate.rundir.owning`).
 `last` holds everything an exact resume needs (weights, optimizer, scheduler, EMA, RNG, step);
 `best`, `final` and `epoch_N` hold the EMA weights, which are the ones validated.
 
@@ -16,9 +18,13 @@ data) and `cognate.hardware` (the precision).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import signal
 import time
+import warnings
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -28,27 +34,30 @@ import torch
 import cognate
 from cognate.checkpoint import (
     Checkpoint,
+    delete_checkpoint,
     flatten_state,
     model_from_checkpoint,
     save_checkpoint,
     unflatten_state,
 )
-from cognate.config import TrainConfig, get_specialization, model_config
-from cognate.data.datasets import Record, load_user_data
+from cognate.config import ModelConfig, TrainConfig, get_specialization, model_config
+from cognate.data.datasets import Record, load_user_data, records_sha256
 from cognate.data.tokenizer import Tokenizer
-from cognate.data.training_data import make_tokenizer, training_data
+from cognate.data.training_data import check_records, make_tokenizer, training_data
+from cognate.errors import CognateError
 from cognate.hardware import check_compiler, keep_freed_memory, resolve_precision
 from cognate.model import CognateModel
 from cognate.optim import build_optimizer, mugrokfast_config
-from cognate.rundir import TOKENIZER_FILE
+from cognate.rundir import METRICS_FILE, TOKENIZER_FILE, RunDirError, owning, writing
 from cognate.train import TrainingError
 from cognate.train.distributed import Distributed, per_rank_batch, run_rank
 from cognate.train.ema import EMA
 from cognate.train.options import TrainOptions, with_specialization_defaults
-from cognate.train.resume import last_checkpoint, started_as
+from cognate.train.resume import how_to_start, same_data, started_as
 from cognate.train.schedule import WarmupCosine
 from cognate.train.step import LOGGED, accumulate_gradients
-from cognate.train.tracking import MetricsLog, RunTracker, progress_bar
+from cognate.train.stopping import Interrupted, StopRequests
+from cognate.train.tracking import MetricsLog, RunTracker, progress_bar, tracker_module
 from cognate.train.validation import Validation, Validator
 
 
@@ -57,19 +66,27 @@ class Trainer:
     started with, except its budget and how it runs (device, progress, logging)."""
 
     def __init__(self, options: TrainOptions) -> None:
+        """Set the run up and check it can work; a Trainer writes nothing before `run`."""
         keep_freed_memory()
         self.budget = options.budget()
         self.dist = Distributed.from_env(options.device)
         self.run_dir = Path(options.out)
-        resumed = last_checkpoint(self.run_dir, options.resume)
-        self.options = options if resumed is None else started_as(options, resumed)
+        self.start = how_to_start(self.run_dir, options.resume)
+        self.found = _json_files(self.run_dir)  # what the start was decided on
+        started = self.start.started_with
+        self.options = options if started is None else started_as(options, started)
         self.specialization = get_specialization(self.options.spec)
         self.seed = self.options.seed if self.options.seed is not None else self.specialization.seed
         config = with_specialization_defaults(self.options.config, self.specialization)
         # config.batch_size is the global batch: the same training for any number of ranks.
         self.batch_size = per_rank_batch(config.batch_size, self.dist.world_size)
-        records = load_user_data(self.options.data) if self.options.data else []
-        self.tokenizer = self._tokenizer(records, config, resumed)
+        # What the options or the data file get wrong is refused before the tokenizer is
+        # trained, the slow part of setting up.
+        model_shape = self._model_shape(started)
+        self._check_tools()
+        records = self._records(started)
+        self.data_sha256 = records_sha256(records) if self.options.data else None
+        self.tokenizer = self._tokenizer(records, config)
         self.data = training_data(
             self.tokenizer,
             config,
@@ -81,23 +98,15 @@ class Trainer:
             rank=self.dist.rank,
             world_size=self.dist.world_size,
         )
+        if self.start.note is not None and self.dist.is_main:
+            warnings.warn(self.start.note, stacklevel=2)
         torch.manual_seed(self.seed)
-        self.model_config = (
-            resumed.model_config
-            if resumed is not None
-            else model_config(
-                self.options.preset,
-                self.options.spec,
-                vocab_size=self.tokenizer.vocab_size,
-                **self.options.model_overrides,
-            )
-        )
+        self.model_config = dataclasses.replace(model_shape, vocab_size=self.tokenizer.vocab_size)
         precision = resolve_precision(config.precision, self.dist.device, self.model_config.d_model)
         self.config: TrainConfig = dataclasses.replace(config, precision=precision)
         self.model = CognateModel(self.model_config).to(self.dist.device)
         self.train_model = self.dist.wrap(self.model)
         if self.options.compile:
-            check_compiler(self.dist.device)
             self.train_model = torch.compile(self.train_model)
         self.optimizer = build_optimizer(
             self.model,
@@ -123,23 +132,83 @@ class Trainer:
         self.stale_validations = 0
         self.nonfinite_in_row = 0
         self.last_validation: dict[str, Any] | None = None
-        if resumed is not None:
-            self._restore_state(resumed)
+        if self.start.resumed is not None:
+            self._restore_state(self.start.resumed)
 
     # -- set-up ----------------------------------------------------------------------------
 
-    def _tokenizer(
-        self, records: list[Record], config: TrainConfig, resumed: Checkpoint | None
-    ) -> Tokenizer:
-        if resumed is not None:
-            return Tokenizer.load(resumed.tokenizer_path)
-        path = self.run_dir / TOKENIZER_FILE
+    def _model_shape(self, started: dict[str, Any] | None) -> ModelConfig:
+        """The model of the run (a bad preset or model option is refused here), whose vocabulary
+        size the tokenizer sets."""
+        if self.start.resumed is not None:
+            return self.start.resumed.model_config  # checked against the weights' copy
+        if started is not None:
+            return ModelConfig.from_dict(started["model_config"])
+        o = self.options
+        return model_config(o.preset, o.spec, **o.model_overrides)
+
+    def _check_tools(self) -> None:
+        """What --compile, --wandb and --tensorboard need is there."""
+        if self.options.compile:
+            check_compiler(self.dist.device)
+        for flag, wanted in (
+            ("--wandb", self.options.wandb),
+            ("--tensorboard", self.options.tensorboard),
+        ):
+            if wanted:
+                tracker_module(flag)
+
+    def _records(self, started: dict[str, Any] | None) -> list[Record]:
+        """The records of the data file (none without one); a file too small, or, on resume,
+        not holding the run's records, is refused here."""
+        if self.options.data is None:
+            return []
+        records = load_user_data(self.options.data)
+        check_records(self.options.data, records)
+        if started is not None:
+            note = same_data(self.options.data, records, started)
+            if note is not None and self.dist.is_main:
+                warnings.warn(note, stacklevel=3)
+        return records
+
+    def _tokenizer(self, records: list[Record], config: TrainConfig) -> Tokenizer:
+        """A resumed run's own tokenizer; else a new one (which `run` writes)."""
+        if self.start.resumed is not None:
+            return Tokenizer.load(self.start.resumed.tokenizer_path)  # the checkpoint's own
         mixture = self.specialization.mixture_for_training
-        tokenizer = make_tokenizer(self.options.tokenizer, mixture, records, config, self.seed)
-        if self.dist.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            tokenizer.save(path)
-        return tokenizer
+        return make_tokenizer(self.options.tokenizer, mixture, records, config, self.seed)
+
+    @contextlib.contextmanager
+    def _owned(self) -> Iterator[None]:
+        """Rank 0 holds the run directory in the block (and sets its files up); the other
+        ranks learn whether it could, and fail with it when it could not."""
+        with contextlib.ExitStack() as held:
+            refusal = None
+            if self.dist.is_main:
+                try:
+                    held.enter_context(owning(self.run_dir))
+                    self._set_up_files()
+                except CognateError as error:
+                    refusal = error
+            refusal = self.dist.from_main(refusal)
+            if refusal is not None:
+                raise refusal
+            yield
+
+    def _set_up_files(self) -> None:
+        """The run directory as this run begins in it (rank 0, holding it)."""
+        if _json_files(self.run_dir) != self.found:
+            raise RunDirError(
+                f"{self.run_dir}: another process wrote there while this run was starting; "
+                "run the command again"
+            )
+        for stem in self.start.replaced:
+            delete_checkpoint(stem)
+        if self.start.resumed is None:
+            with writing("the tokenizer", self.run_dir / TOKENIZER_FILE):
+                self.tokenizer.save(self.run_dir / TOKENIZER_FILE)
+        with writing("the metrics", self.run_dir / METRICS_FILE):
+            MetricsLog.truncate_after(self.run_dir, self.step)
 
     # -- state -----------------------------------------------------------------------------
 
@@ -150,7 +219,8 @@ class Trainer:
             "preset": o.preset,
             "seed": self.seed,
             "tokenizer": o.tokenizer,
-            "data": str(o.data) if o.data else None,
+            "data": str(o.data.absolute()) if o.data else None,
+            "data_sha256": self.data_sha256,
             "training_mixture": None if o.data else self.specialization.mixture_for_training,
             "budget": self.budget,
             "world_size": self.dist.world_size,
@@ -178,6 +248,10 @@ class Trainer:
     def _save(self, name: str) -> None:
         if not self.dist.is_main:
             return
+        with writing("the checkpoint", self.run_dir / name):
+            self._write_checkpoint(name)
+
+    def _write_checkpoint(self, name: str) -> None:
         if name == "last":
             tensors: dict[str, torch.Tensor] = {}
             resume = {
@@ -319,28 +393,39 @@ class Trainer:
             self.stale_validations += 1
 
     def run(self) -> dict[str, Any]:
-        """Train until the budget is used (or early stopping); returns the final metadata."""
+        """Train until the budget is used (or early stopping); returns the final metadata.
+        A stop signal ends it before the next step: `last` is saved, Interrupted raised."""
         metrics = None
-        if self.dist.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            MetricsLog.truncate_after(self.run_dir, self.step)
-            name = f"{self.options.spec}-{self.run_dir.name}"
-            metrics = MetricsLog(self.run_dir, name, self.options.wandb, self.options.tensorboard)
-        try:
-            show = self.options.show_progress and self.dist.is_main
-            with progress_bar(self.options.spec, show) as bar:
-                self._loop(RunTracker(metrics, bar, self.progress()))
-        except KeyboardInterrupt:
-            self._save("last")
-            raise
-        finally:
-            if metrics is not None:
-                metrics.close()
+        with (
+            writing("the run's logs", self.run_dir),
+            self._owned(),
+            StopRequests().listening() as stop,
+        ):
+            if self.dist.is_main:
+                name = f"{self.options.spec}-{self.run_dir.name}"
+                metrics = MetricsLog(
+                    self.run_dir, name, self.options.wandb, self.options.tensorboard
+                )
+            try:
+                show = self.options.show_progress and self.dist.is_main
+                with progress_bar(self.options.spec, show) as bar:
+                    self._loop(RunTracker(metrics, bar, self.progress()), stop)
+            finally:
+                if metrics is not None:
+                    metrics.close()
         return self._metadata("final", "ema")
 
-    def _loop(self, tracker: RunTracker) -> None:
+    def _loop(self, tracker: RunTracker, stop: StopRequests) -> None:
         stopped_early = False
         while not self._budget_done():
+            signum = stop.agreed(self.dist)
+            if signum is not None:
+                self._save("last")
+                raise Interrupted(
+                    signum,
+                    f"interrupted by {signal.Signals(signum).name}: saved "
+                    f"{self.run_dir / 'last'} at step {self.step}; continue with --resume",
+                )
             started = time.perf_counter()
             stats = self.train_step()
             self.elapsed += time.perf_counter() - started
@@ -367,6 +452,11 @@ class Trainer:
         self._save("last")
         if stopped_early:
             tracker.log({"kind": "early_stop", "step": self.step})
+
+
+def _json_files(run_dir: Path) -> dict[str, int]:
+    """When each JSON file of a run directory (checkpoint metadata, tokenizer) was written."""
+    return {p.name: p.stat().st_mtime_ns for p in run_dir.glob("*.json")}
 
 
 def _train(options: TrainOptions) -> dict[str, Any]:
