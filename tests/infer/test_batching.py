@@ -71,15 +71,16 @@ def test_rows_joining_and_leaving_decode_as_they_would_alone(
         assert steps[i] == alone.steps[0, len(prompt) - 1 :].tolist()
 
 
-def test_each_row_samples_with_its_own_settings(small_config, make_model):
+@pytest.mark.parametrize("quantize", [None, "int8", "int4"])
+def test_each_row_samples_with_its_own_settings(small_config, make_model, quantize):
     model = make_model(small_config)
     prompts = [torch.randint(0, small_config.vocab_size, (n,)).tolist() for n in (6, 4, 6)]
     samplings = [
-        Sampling(temperature=1.0, seed=3, max_new_tokens=8),
-        Sampling(greedy=True, max_new_tokens=8),
-        Sampling(temperature=1.0, seed=4, top_k=5, max_new_tokens=8),
+        Sampling(temperature=1.0, seed=3, max_new_tokens=8, quantize=quantize),
+        Sampling(greedy=True, max_new_tokens=8, quantize=quantize),
+        Sampling(temperature=1.0, seed=4, top_k=5, max_new_tokens=8, quantize=quantize),
     ]
-    batch = DecodingBatch(model)
+    batch = DecodingBatch(model, quantize)
     batch.join(prompts, samplings)
     produced = [[] for _ in prompts]
     for _ in range(8):

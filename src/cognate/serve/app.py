@@ -111,7 +111,12 @@ class Server:
 
     def _evaluate(self, run: ServedRun) -> None:
         for job in run.evaluation_jobs():
-            self.engine.call(job)
+            self.engine.call(job).add_done_callback(_log_failure)
+
+
+def _log_failure(job: Future) -> None:
+    if job.exception() is not None:
+        log.error("scoring a checkpoint failed", exc_info=job.exception())
 
 
 class TestPair(BaseModel):

@@ -62,6 +62,7 @@ class Request:
     prompt_ids: list[int]
     sampling: Sampling
     sink: Callable[[Event], None]
+    ignore_eos: bool = False  # go on after the end of text (load tests: every token is made)
     cancelled: bool = False  # set by the caller when its client has gone
 
 
@@ -78,7 +79,7 @@ class _Active:
         """Handle the request's next token; False when it has ended."""
         if self.request.cancelled:
             return False
-        if token == eos_id:
+        if token == eos_id and not self.request.ignore_eos:
             self._send(self.text.flush())
             return self._finish("stop")
         self.produced += 1

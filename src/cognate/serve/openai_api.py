@@ -4,8 +4,9 @@ Requests take OpenAI's fields. Unknown fields are ignored (as vLLM's and llama.c
 do); fields the models cannot honour (n > 1, logprobs, tools, penalties, ...) are refused.
 max_tokens defaults to cognate's 50, or what the context leaves; temperature to cognate's 0.7.
 A prompt that does not fit the context with max_tokens is refused (code
-context_length_exceeded), never cut. Extensions: `top_k` and `repetition_penalty` in requests
-(as in vLLM); in every choice `act_steps`, the recursion steps behind each generated token (in
+context_length_exceeded), never cut. Extensions: `top_k`, `repetition_penalty` and
+`ignore_eos` (for load tests: every max_tokens token is made) in requests, as in vLLM; in every
+choice `act_steps`, the recursion steps behind each generated token (in
 a streamed chunk: of the chunk's tokens); in a chat choice `context_only`, true when the last
 user line is a statement, which the model keeps as context instead of answering it.
 
@@ -77,6 +78,7 @@ class GenerationRequest(BaseModel):
     seed: int | None = Field(None, ge=-(2**63), lt=2**64)  # what torch's generators take
     stream: bool = False
     stream_options: StreamOptions | None = None
+    ignore_eos: bool = False
 
     @field_validator("stop")
     @classmethod
@@ -181,6 +183,7 @@ class Choice:
     prompt_ids: list[int]
     sampling: Sampling | None
     context_only: bool = False
+    ignore_eos: bool = False
 
 
 def fitted_max_tokens(run: ServedRun, prompt_tokens: int, requested: int | None, param: str) -> int:
@@ -210,7 +213,7 @@ def completion_choices(run: ServedRun, body: CompletionRequest) -> list[Choice]:
     for prompt in prompts:
         ids = run.bundle.tokenizer.encode(prompt)
         max_new = fitted_max_tokens(run, len(ids), body.requested_max_tokens(), "prompt")
-        choices.append(Choice(ids, body.sampling(max_new)))
+        choices.append(Choice(ids, body.sampling(max_new), ignore_eos=body.ignore_eos))
     return choices
 
 
@@ -246,7 +249,7 @@ def chat_choice(run: ServedRun, body: ChatRequest) -> Choice:
         return Choice(tokenizer.encode(prompt), None, context_only=True)
     ids = tokenizer.encode(session.prompt_for(question))
     max_new = fitted_max_tokens(run, len(ids), requested, "messages")
-    return Choice(ids, body.sampling(max_new, ANSWER_STOP))
+    return Choice(ids, body.sampling(max_new, ANSWER_STOP), ignore_eos=body.ignore_eos)
 
 
 async def engine_events(
@@ -270,7 +273,9 @@ async def engine_events(
         if choice.context_only:
             queue.put_nowait((index, Finished("stop", 0, [])))
         else:
-            requests.append(Request(model, choice.prompt_ids, choice.sampling, sink(index)))
+            requests.append(
+                Request(model, choice.prompt_ids, choice.sampling, sink(index), choice.ignore_eos)
+            )
             submit(requests[-1])
     running = len(choices)
     try:

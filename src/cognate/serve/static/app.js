@@ -23,8 +23,9 @@ function make(tag, className, text) {
   return node;
 }
 
-function percent(value) {
-  return value === null || value === undefined ? "…" : `${(value * 100).toFixed(1)}%`;
+function percent(value, pending = true) {
+  if (value === null || value === undefined) return pending ? "…" : "–";
+  return `${(value * 100).toFixed(1)}%`;
 }
 
 function compact(count) {
@@ -86,7 +87,7 @@ function renderCard(run) {
       stat("parameters", compact(run.parameters.total), `${run.parameters.total.toLocaleString()} parameters`),
       stat("best step", String(run.step), `${run.checkpoint} (epoch ${run.epoch})`),
       stat("validation EM", percent(run.validation_exact_match), "exact match on the validation split when this checkpoint was saved"),
-      stat("held-out EM", percent(run.heldout_exact_match), `exact match on ${run.heldout_size} prompts of the held-out test split, scored by this server at start-up`),
+      stat("held-out EM", percent(run.heldout_exact_match, Boolean(run.specialization)), `exact match on ${run.heldout_size} prompts of the held-out test split, scored by this server when it loaded the checkpoint`),
       stat("ACT steps", `≤ ${run.t_max}`, `recursion steps per token: 1 to ${run.t_max}, halting threshold ${run.act_threshold}`),
     );
   }
@@ -94,7 +95,8 @@ function renderCard(run) {
   const seeds = card.querySelector(".seeds");
   seeds.replaceChildren(make("h4", "", "Seed prompts"));
   if (run.served && run.seed_prompts === null) {
-    seeds.appendChild(make("p", "muted", "Answering them…"));
+    const note = run.specialization ? "Answering them…" : "None: the run names no specialization.";
+    seeds.appendChild(make("p", "muted", note));
   }
   for (const result of run.seed_prompts || []) {
     const row = make("div", `seed ${result.correct ? "ok" : "bad"}`);
