@@ -222,3 +222,16 @@ def test_bad_chat_messages_are_a_400(client, messages, param):
         400,
         param,
     )
+
+
+def test_ignore_eos_makes_every_token(client):
+    options = dict(
+        model="memory", prompt="Q: Is 7 greater than 3? A:", max_tokens=24, temperature=0
+    )
+    ended = client.completions.create(**options)
+    assert ended.choices[0].finish_reason == "stop", "the fixture model ends this answer early"
+    assert ended.usage.completion_tokens < 24
+    going = client.completions.create(**options, extra_body={"ignore_eos": True})
+    assert going.choices[0].finish_reason == "length"
+    assert going.usage.completion_tokens == 24
+    assert going.choices[0].text.startswith(ended.choices[0].text)
