@@ -3,15 +3,15 @@ after another, against a trained tiny model and against phase1 with random weigh
 
     .venv/bin/python benchmarks/serve_load.py --run runs/demo/memory [--requests N] [--threads T]
 
-The server runs in its own process (`cognate serve --port 0`, every core), the clients in this
-one, as threads sending plain HTTP requests (not streamed, greedy, 32 tokens: `ignore_eos`, so
-that a trained model's short answers do not make the load a test of HTTP) with the held-out
-prompts of the trained run's specialization. For each number of clients: the median
-and 95th-percentile latency of a request, the aggregate tokens/s (the completion tokens of all
-requests over the wall time), the mean number of requests per decoding step (the server's
-/api/engine counts) and the errors, which must be 0. The bar (issue 33): with 8 clients, at
-least 4x the aggregate tokens/s of one. Prints Markdown and writes it to
-benchmarks/results/serve_load.md.
+The server runs in its own process (`cognate serve --port 0`, every core; phase1 also with
+`--quantize int8`), the clients in this one, as threads sending plain HTTP requests (not
+streamed, greedy, 32 tokens: `ignore_eos`, so that a trained model's short answers do not make
+the load a test of HTTP) with the held-out prompts of the trained run's specialization. For
+each number of clients: the median and 95th-percentile latency of a request, the aggregate
+tokens/s (the completion tokens of all requests over the wall time), the mean number of
+requests per decoding step (the server's /api/engine counts) and the errors, which must be 0.
+The bar (issue 33): with 8 clients, at least 4x the aggregate tokens/s of one. Prints Markdown
+and writes it to benchmarks/results/serve_load.md.
 """
 
 from __future__ import annotations
@@ -63,8 +63,11 @@ class Level:
         return self.tokens / self.seconds
 
 
-def start_server(run_dirs: list[Path], threads: int | None) -> tuple[subprocess.Popen, str]:
+def start_server(
+    run_dirs: list[Path], threads: int | None, quantize: str | None
+) -> tuple[subprocess.Popen, str]:
     command = [sys.executable, "-m", "cognate", "serve", *map(str, run_dirs), "--port", "0"]
+    command += ["--quantize", quantize] if quantize else []
     environment = dict(os.environ)
     if threads is not None:
         environment["OMP_NUM_THREADS"] = str(threads)
@@ -148,10 +151,10 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
 
 
-def table(model: str, levels: list[Level], requests: int) -> list[str]:
+def table(title: str, levels: list[Level], requests: int) -> list[str]:
     one = levels[0].tokens_per_second
     lines = [
-        f"### {model}",
+        f"### {title}",
         "",
         "| clients | requests | p50 latency | p95 latency | tokens | aggregate tokens/s "
         "| vs 1 client | requests per decoding step | errors |",
@@ -187,6 +190,7 @@ def main() -> None:
             f"{args.run}: no trained run here; train one first, e.g. "
             f"cognate train --spec memory --minutes 2 --out {args.run}"
         )
+    load = os.getloadavg()[0]
     meta, _ = read_metadata(args.run / "best")
     spec = meta["run"]["spec"]
     prompts = [item.prompt for item in heldout_suite(spec)]
@@ -194,24 +198,29 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         phase1_dir = Path(scratch) / PHASE1
         save_random_checkpoint("phase1", phase1_dir)
-        server, url = start_server([args.run, phase1_dir], args.threads)
-        try:
-            wait_until_scored(url)
-            for model in (args.run.name, PHASE1):
-                complete(url, model, prompts[0])  # the decoder's weights are prepared once
-                levels = []
-                for clients in CLIENTS:
-                    levels.append(measure(url, model, clients, args.requests, prompts))
-                    print(f"{model}: {clients} clients done", file=sys.stderr)
-                sections += table(model, levels, args.requests)
-        finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(timeout=120)
+        # (--quantize, runs): the served decoding, then phase1's int8 decoding
+        servers = [(None, [args.run, phase1_dir]), ("int8", [phase1_dir])]
+        for quantize, run_dirs in servers:
+            server, url = start_server(run_dirs, args.threads, quantize)
+            try:
+                wait_until_scored(url)
+                for model in (d.name for d in run_dirs):
+                    complete(url, model, prompts[0])  # the decoder's weights are prepared once
+                    levels = []
+                    for clients in CLIENTS:
+                        levels.append(measure(url, model, clients, args.requests, prompts))
+                        print(f"{model} {quantize}: {clients} clients done", file=sys.stderr)
+                    title = model + (f" (--quantize {quantize})" if quantize else " (fp32)")
+                    sections += table(title, levels, args.requests)
+            finally:
+                server.send_signal(signal.SIGINT)
+                server.wait(timeout=120)
     header = [
         "# cognate serve under load",
         "",
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or 'CPU'} "
-        f"({os.cpu_count()} cores), torch {torch.__version__}; `benchmarks/serve_load.py "
+        f"({os.cpu_count()} cores, load average {load:.1f} when it started: "
+        f"other jobs share them), torch {torch.__version__}; `benchmarks/serve_load.py "
         f"--run {args.run} --requests {args.requests}"
         + (f" --threads {args.threads}`." if args.threads else "` (the server on every core)."),
         "",

@@ -4,11 +4,11 @@ Requests come from the web server's event loop (`Engine.submit`). Each model has
 `DecodingBatch`; at every step of it, the model's waiting requests join the batch in order of
 arrival, the batch picks one token per row, each request gets its new text and ACT steps, and
 the rows still going take one decoding step together. A request joins when the batch's
-position (or its prompt, if longer) plus its max_tokens stays within the model's context, so
-that the batch's position, and with it the left-padded prefill of a join, stays within the
-context; otherwise it waits, with the requests behind it, until the batch empties. Models take
-turns, one step each. Jobs (`Engine.call`: test suites, loading a checkpoint) run on the same
-thread, one between two steps, so that they never compete with decoding for the cores.
+position (or its prompt, if longer) plus its max_tokens stays within the model's context, which
+bounds the left-padded prefill of a join; otherwise it waits, with the requests behind it,
+until the batch empties. Models take turns, one step each. Jobs (`Engine.call`: test suites,
+loading a checkpoint) run on the same thread, one between two steps, so that they never
+compete with decoding for the cores.
 
 Events are passed to each request's `sink` on the engine's thread.
 """
