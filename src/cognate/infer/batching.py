@@ -1,12 +1,12 @@
 """Continuous batching: sequences decoded together, one token per step, that join a running
 batch and leave it at any step.
 
-All the rows of a `DecodingBatch` stand at one position P (their next token's). Prompts of
-L <= P tokens join by a prefill left-padded to P tokens; a longer prompt first moves the rows
-already there L - P positions on (`DecodeState.delay`), as if they had more left padding.
-Attention and the long-term memory skip padding and rotary embeddings see only differences of
-positions, so a row decodes as it would alone (up to rounding). Each row samples with its own
-settings and random generator.
+All the rows of a `DecodingBatch` stand at one position (their next token's). Prompts join by
+a prefill of their own (left-padded to the longest of those joining together); then whichever
+of the batch and the newcomers stands at the earlier position is moved on to the later one
+(`DecodeState.delay`), as if it had more left padding. Attention and the long-term memory skip
+padding and rotary embeddings see only differences of positions, so a row decodes as it would
+alone (up to rounding). Each row samples with its own settings and random generator.
 
     batch = DecodingBatch(model)
     batch.join(prompts, samplings)           # prefill, then every step:
@@ -61,11 +61,7 @@ class DecodingBatch:
     @torch.inference_mode()
     def join(self, prompts: Sequence[Sequence[int]], samplings: Sequence[Sampling]) -> None:
         """Prefill prompts (token ids) as new last rows."""
-        longest = max(len(p) for p in prompts)
-        if self.rows and longest > self.position:
-            shift = longest - self.position
-            self.state.delay(shift, *self.model.rotary(torch.tensor([shift], device=self.device)))
-        ids, valid = _left_pad(prompts, 0, max(longest, self.position))
+        ids, valid = _left_pad(prompts, 0)
         ids, valid = ids.to(self.device), valid.to(self.device)
         out = self.model.infer(
             ids, valid=None if bool(valid.all()) else valid, use_cache=True, last_only=True
@@ -76,6 +72,8 @@ class DecodingBatch:
         seen[valid.nonzero(as_tuple=True)[0], ids[valid]] = True  # padding is not seen
         logits, steps = out.logits[:, -1], out.steps[:, -1]
         if self.rows:
+            for state in (self.state, out.state):
+                self._move_on(state, max(self.position, out.state.position) - state.position)
             self.state = DecodeState.concat([self.state, out.state])
             logits = torch.cat([self.logits, logits])
             steps = torch.cat([self.steps, steps])
@@ -84,6 +82,10 @@ class DecodingBatch:
             self.state = out.state
         self.logits, self.steps, self.seen = logits, steps, seen
         self.rows += [_Row(s, _generator(s.seed, self.device)) for s in samplings]
+
+    def _move_on(self, state: DecodeState, shift: int) -> None:
+        if shift:
+            state.delay(shift, *self.model.rotary(torch.tensor([shift], device=self.device)))
 
     def pick(self) -> tuple[list[int], list[int]]:
         """Each row's next token and the recursion steps behind it; `advance` feeds them."""

@@ -103,12 +103,8 @@ def pick_next(
     return torch.multinomial(logits.softmax(dim=-1), 1, generator=generator).squeeze(1)
 
 
-def _left_pad(
-    prompts: Sequence[Sequence[int]], pad_id: int, length: int | None = None
-) -> tuple[Tensor, Tensor]:
-    """Prompts as rows of `length` (default: the longest prompt's) ids [B, length], padded
-    on the left, and which ids are real [B, length]."""
-    length = max(len(p) for p in prompts) if length is None else length
+def _left_pad(prompts: Sequence[Sequence[int]], pad_id: int) -> tuple[Tensor, Tensor]:
+    length = max(len(p) for p in prompts)
     ids = torch.full((len(prompts), length), pad_id, dtype=torch.long)
     valid = torch.zeros(len(prompts), length, dtype=torch.bool)
     for row, prompt in enumerate(prompts):

@@ -4,9 +4,10 @@ Requests come from the web server's event loop (`Engine.submit`). Each model has
 `DecodingBatch`; at every step of it, the model's waiting requests join the batch in order of
 arrival, the batch picks one token per row, each request gets its new text and ACT steps, and
 the rows still going take one decoding step together. A request joins when the batch's
-position (or its prompt, if longer) plus its max_tokens stays within the model's context, which
-bounds the left-padded prefill of a join; otherwise it waits, with the requests behind it,
-until the batch empties. Models take turns, one step each. Jobs (`Engine.call`: test suites,
+position (or its prompt, if longer) plus its max_tokens stays within the model's context;
+otherwise it waits, with the requests behind it, until the batch empties and positions start
+again from 0 (a batch kept busy forever would reach positions whose float32 rotary angles have
+lost their precision). Models take turns, one step each. Jobs (`Engine.call`: test suites,
 loading a checkpoint) run on the same thread, one between two steps, so that they never
 compete with decoding for the cores.
 
