@@ -72,8 +72,9 @@ class DecodingBatch:
         seen[valid.nonzero(as_tuple=True)[0], ids[valid]] = True  # padding is not seen
         logits, steps = out.logits[:, -1], out.steps[:, -1]
         if self.rows:
+            position = max(self.position, out.state.position)
             for state in (self.state, out.state):
-                self._move_on(state, max(self.position, out.state.position) - state.position)
+                self._move_on(state, position - state.position)
             self.state = DecodeState.concat([self.state, out.state])
             logits = torch.cat([self.logits, logits])
             steps = torch.cat([self.steps, steps])
