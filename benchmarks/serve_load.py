@@ -12,6 +12,8 @@ tokens/s (the completion tokens of all requests over the wall time), the mean nu
 requests per decoding step (the server's /api/engine counts) and the errors, which must be 0.
 The bar (issue 33): with 8 clients, at least 4x the aggregate tokens/s of one. For scale, the
 same gain of `DecodingBatch` alone in this process (8 rows against 1, no HTTP, no joins).
+Every figure is the fastest of three rounds that take the levels in turn (other jobs on a
+shared machine only slow a round down).
 Prints Markdown and writes it to benchmarks/results/serve_load.md.
 """
 
@@ -48,6 +50,7 @@ RESULTS = Path(__file__).parent / "results" / "serve_load.md"
 CLIENTS = (1, 4, 8)
 MAX_TOKENS = 32
 BAR = 4.0  # 8 clients' aggregate tokens/s over one client's
+ROUNDS = 3  # each level measured this many times, interleaved; the fastest is reported
 PHASE1 = "phase1-random"
 
 
@@ -150,6 +153,18 @@ def measure(url: str, model: str, clients: int, requests: int, prompts: list[str
     return Level(clients, latencies, tokens[0], seconds, errors[0], rows)
 
 
+def fastest_rounds(url: str, model: str, requests: int, prompts: list[str]) -> list[Level]:
+    """Each number of clients' fastest of `ROUNDS` rounds that take them in turn, so that a
+    busy moment of the machine hits every level alike."""
+    rounds = [
+        [measure(url, model, clients, requests, prompts) for clients in CLIENTS]
+        for _ in range(ROUNDS)
+    ]
+    return [
+        max(levels, key=lambda lv: lv.tokens_per_second) for levels in zip(*rounds, strict=True)
+    ]
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
@@ -159,20 +174,22 @@ def decoding_gain(run_dir: Path, quantize: str | None, prompts: list[str]) -> fl
     """Tokens/s of 8 rows decoded together over one row's, in this process: `DecodingBatch`
     alone, no HTTP, no joins. What batching can give the server at most."""
     bundle = cognate.load(run_dir / "best", quantize=quantize)
-    rates = []
-    for rows in (1, max(CLIENTS)):
-        batch = DecodingBatch(bundle.model, quantize)
-        ids = [bundle.tokenizer.encode(p) for p in prompts[:rows]]
-        batch.join(ids, [Sampling(greedy=True)] * rows)
-        for _ in range(2):  # the decoder's weights are prepared on the first step
-            batch.pick()
-            batch.advance(range(rows))
-        began = time.perf_counter()
-        for _ in range(MAX_TOKENS):
-            batch.pick()
-            batch.advance(range(rows))
-        rates.append(rows * MAX_TOKENS / (time.perf_counter() - began))
-    return rates[1] / rates[0]
+    rates: dict[int, float] = {}
+    for _ in range(ROUNDS):
+        for rows in (1, max(CLIENTS)):
+            batch = DecodingBatch(bundle.model, quantize)
+            ids = [bundle.tokenizer.encode(p) for p in prompts[:rows]]
+            batch.join(ids, [Sampling(greedy=True)] * rows)
+            for _ in range(2):  # the decoder's weights are prepared on the first step
+                batch.pick()
+                batch.advance(range(rows))
+            began = time.perf_counter()
+            for _ in range(MAX_TOKENS):
+                batch.pick()
+                batch.advance(range(rows))
+            rate = rows * MAX_TOKENS / (time.perf_counter() - began)
+            rates[rows] = max(rate, rates.get(rows, 0.0))
+    return rates[max(CLIENTS)] / rates[1]
 
 
 def table(title: str, levels: list[Level], requests: int, ceiling: float) -> list[str]:
@@ -208,7 +225,7 @@ def table(title: str, levels: list[Level], requests: int, ceiling: float) -> lis
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", type=Path, default=Path("runs/demo/memory"))
-    parser.add_argument("--requests", type=int, default=8, help="requests per client")
+    parser.add_argument("--requests", type=int, default=4, help="requests per client")
     parser.add_argument("--threads", type=int, help="the server's torch threads (default: all)")
     args = parser.parse_args()
     if not (args.run / "best.json").exists():
@@ -235,9 +252,7 @@ def main() -> None:
                 measured = {}
                 for model in (d.name for d in run_dirs):
                     complete(url, model, prompts[0])  # the decoder's weights are prepared once
-                    measured[model] = [
-                        measure(url, model, clients, args.requests, prompts) for clients in CLIENTS
-                    ]
+                    measured[model] = fastest_rounds(url, model, args.requests, prompts)
                     print(f"{model} {quantize or 'fp32'} measured", file=sys.stderr)
             finally:
                 server.send_signal(signal.SIGINT)
@@ -256,8 +271,10 @@ def main() -> None:
         + (f" --threads {args.threads}`." if args.threads else "` (the server on every core)."),
         "",
         f"Each client sends {args.requests} greedy completions of {MAX_TOKENS} tokens "
-        f"(`ignore_eos`; held-out {spec} prompts) one after another; latency is a whole "
-        "request's; *requests per decoding step* is how many requests the server's steps "
+        f"(`ignore_eos`; held-out {spec} prompts) one after another; each row is the fastest "
+        f"of {ROUNDS} rounds that take the levels in turn (other jobs only slow a round down); "
+        "latency is a whole request's; *requests per decoding step* is how many requests the "
+        "server's steps "
         f"decoded together on average. The trained model is `{args.run}` (step "
         f"{meta['step']}); `{PHASE1}` is the phase1 shape (32.6M parameters, GPT-2's "
         "vocabulary) with random weights.",
