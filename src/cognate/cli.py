@@ -418,6 +418,39 @@ def demo(
     console.print(f"\nreport: {path}")
 
 
+@app.command()
+def serve(
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(help="Run directories, or a directory of runs such as runs/demo."),
+    ],
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; 0.0.0.0 opens the server to the network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    quantize: QuantizeOption = None,
+) -> None:
+    """Serve each run's best checkpoint: an OpenAI-compatible API at /v1 and a page at /.
+
+    The API: /v1/models, /v1/completions and /v1/chat/completions (streaming, stop strings,
+    seeds; concurrent requests are decoded together). The page: a card per model, its training
+    curves (live while a run trains), a chat and a test panel.
+    """
+    from cognate.serve.app import Server, bound_socket, web_server
+    from cognate.serve.runs import find_run_dirs
+
+    server = Server(find_run_dirs(run_dirs), quantize)
+    server.load()
+    sock = bound_socket(host, port)
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    console.print(
+        f"serving {', '.join(server.runs)}: page {url}/ , OpenAI API {url}/v1 (Ctrl-C stops)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    web_server(server).run(sockets=[sock])
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     err_console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
 

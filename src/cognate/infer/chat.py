@@ -23,6 +23,14 @@ from cognate.infer.sampling import ANSWER_STOP, Sampling
 COMMANDS = "/reset, /temp T, /quit"
 
 
+def as_question(line: str) -> str | None:
+    """The prompt form of an input line: None for a statement (it becomes context), the line
+    itself when it ends in "A:", else "Q: LINE A:"."""
+    if "?" not in line and line.endswith("."):
+        return None
+    return line if line.endswith("A:") else f"Q: {line} A:"
+
+
 class ChatSession:
     """The state of one chat: history and sampling settings. `send` handles one input line."""
 
@@ -43,13 +51,17 @@ class ChatSession:
             return None
         if line.startswith("/"):
             return self._command(line)
-        if "?" not in line and line.endswith("."):
+        question = as_question(line)
+        if question is None:
             self.history.append(line)
             return None
-        question = line if line.endswith("A:") else f"Q: {line} A:"
         answer = self._answer(question)
-        self.history.append(f"{question} {answer}".rstrip())
+        self.remember(question, answer)
         return answer
+
+    def remember(self, question: str, answer: str) -> None:
+        """Add a question and its answer to the history."""
+        self.history.append(f"{question} {answer}".rstrip())
 
     def prompt_for(self, question: str) -> str:
         """The history and the question as one prompt, dropping the oldest entries that do not

@@ -32,7 +32,7 @@ class Generation:
     prompt_truncated: bool = False
 
 
-def _left_pad(prompts: Sequence[Sequence[int]], pad_id: int) -> tuple[Tensor, Tensor]:
+def left_pad(prompts: Sequence[Sequence[int]], pad_id: int) -> tuple[Tensor, Tensor]:
     length = max(len(p) for p in prompts)
     ids = torch.full((len(prompts), length), pad_id, dtype=torch.long)
     valid = torch.zeros(len(prompts), length, dtype=torch.bool)
@@ -83,7 +83,7 @@ def stream_tokens(
     generator = None
     if sampling.seed is not None:
         generator = torch.Generator(device).manual_seed(sampling.seed)
-    ids, valid = _left_pad(prompts, eos_id)
+    ids, valid = left_pad(prompts, eos_id)
     ids, valid = ids.to(device), valid.to(device)
     seen = torch.zeros(len(prompts), model.config.vocab_size, dtype=torch.bool, device=device)
     seen[valid.nonzero(as_tuple=True)[0], ids[valid]] = True  # padding is not seen
@@ -158,6 +158,42 @@ def generate(
     return results
 
 
+class TextStream:
+    """One sequence's text as its tokens come: `push` returns the text settled so far.
+
+    Text that might begin a stop string, or ends in an incomplete multi-byte character, is held
+    back until the next tokens settle it; the text ends before the first stop string (then
+    `stopped` is set). The pieces returned by `push` and `flush` join to `text`.
+    """
+
+    def __init__(self, decode: Callable[[list[int]], str], stops: Sequence[str]) -> None:
+        self.decode = decode
+        self.stops = stops
+        self.token_ids: list[int] = []
+        self.text = ""
+        self.stopped = False
+        self._shown = 0
+
+    def push(self, token: int) -> str:
+        """Add a token; returns the text it settles (maybe "", the rest when it stops)."""
+        self.token_ids.append(token)
+        self.text = self.decode(self.token_ids)
+        cut = _first_stop(self.text, self.stops)
+        if cut is not None:
+            self.text, self.stopped = self.text[:cut], True
+            return self.flush()
+        ready = len(self.text) - _stop_prefix_length(self.text, self.stops)
+        if ready > self._shown and not self.text[:ready].endswith("\ufffd"):
+            piece, self._shown = self.text[self._shown : ready], ready
+            return piece
+        return ""
+
+    def flush(self) -> str:
+        """The text held back (at the end of the sequence)."""
+        piece, self._shown = self.text[self._shown :], len(self.text)
+        return piece
+
+
 def stream_text(
     model: CognateModel,
     prompt: Sequence[int],
@@ -165,27 +201,17 @@ def stream_text(
     eos_id: int,
     decode: Callable[[list[int]], str],
 ) -> Iterator[str]:
-    """Yield one prompt's continuation piece by piece as tokens are produced.
-
-    The pieces join to what `generate` returns: text that might begin a stop string, or ends
-    in an incomplete multi-byte character, is held back until the next tokens settle it.
-    """
+    """Yield one prompt's continuation piece by piece as tokens are produced; the pieces join
+    to what `generate` returns (see `TextStream`)."""
     fitted, _ = fit_prompts([prompt], model.config.max_seq_len, sampling.max_new_tokens)
-    produced: list[int] = []
-    text, shown = "", 0
+    text = TextStream(decode, sampling.stop)
     for tokens, _steps in stream_tokens(model, fitted, sampling, eos_id):
         token = int(tokens[0])
         if token == eos_id:
             break
-        produced.append(token)
-        text = decode(produced)
-        cut = _first_stop(text, sampling.stop)
-        if cut is not None:
-            text = text[:cut]
-            break
-        ready = len(text) - _stop_prefix_length(text, sampling.stop)
-        if ready > shown and not text[:ready].endswith("\ufffd"):
-            yield text[shown:ready]
-            shown = ready
-    if len(text) > shown:
-        yield text[shown:]
+        if piece := text.push(token):
+            yield piece
+        if text.stopped:
+            return
+    if piece := text.flush():
+        yield piece

@@ -113,4 +113,8 @@ def run_demo(
             )
             train(options)
     console.print("testing the models and writing the report")
-    return write_report([out / name for name, _, _ in runs], out / "REPORT.md")
+    report = write_report([out / name for name, _, _ in runs], out / "REPORT.md")
+    console.print(
+        f"chat with them, watch their curves, call them with an OpenAI client: cognate serve {out}"
+    )
+    return report
