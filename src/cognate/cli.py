@@ -263,6 +263,7 @@ def test(
     console.print(f"exact match: {sum(r.correct for r in results)}/{len(results)} = {rate:.1%}")
 
 
+TemperatureOption = Annotated[float, typer.Option(help="Sampling temperature; 0 = greedy.")]
 QuantizeOption = Annotated[
     str | None,
     typer.Option(
@@ -279,9 +280,7 @@ def generate(
     max_new_tokens: Annotated[
         int, typer.Option(help="Tokens to add at most.")
     ] = DEFAULT_SAMPLING.max_new_tokens,
-    temperature: Annotated[
-        float, typer.Option(help="Sampling temperature; 0 = greedy.")
-    ] = DEFAULT_SAMPLING.temperature,
+    temperature: TemperatureOption = DEFAULT_SAMPLING.temperature,
     top_k: Annotated[int | None, typer.Option(help="Sample from the k likeliest tokens.")] = None,
     top_p: Annotated[float | None, typer.Option(help="Nucleus sampling mass.")] = None,
     repetition_penalty: Annotated[
@@ -333,9 +332,7 @@ def _input_lines(prompt: str | None) -> Iterator[str]:
 @app.command()
 def chat(
     checkpoint: Annotated[str, typer.Argument(help="Checkpoint path without suffix.")],
-    temperature: Annotated[
-        float, typer.Option(help="Sampling temperature; 0 = greedy.")
-    ] = DEFAULT_SAMPLING.temperature,
+    temperature: TemperatureOption = DEFAULT_SAMPLING.temperature,
     max_new_tokens: Annotated[
         int, typer.Option(help="Answer length limit in tokens.")
     ] = DEFAULT_SAMPLING.max_new_tokens,
