@@ -17,10 +17,17 @@ from cognate.cli import main
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
+def _ctrl_c_as_usual() -> None:
+    """A shell starts background jobs with Ctrl-C ignored, which Python keeps: undo that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_serve_prints_its_address_and_stops_on_ctrl_c(runs_dir):
     command = [sys.executable, "-m", "cognate", "serve", str(runs_dir), "--port", "0"]
     environment = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=environment)
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, text=True, env=environment, preexec_fn=_ctrl_c_as_usual
+    )
     try:
         line = server.stdout.readline()
         assert "serving reasoning, memory, speed" in line

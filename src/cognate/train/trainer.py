@@ -10,21 +10,18 @@ the directory (`cognate.rundir.owning`).
 Under torchrun every rank runs a `Trainer` on its share of each global batch (DDP averages the
 gradients); rank 0 validates and writes, and the other ranks take its decisions.
 
-The pieces it is built from live beside it: `options` (what was asked), `resume` (the run
-directory at the start), `step` (the gradient of one step), `schedule`, `ema`, `validation`,
-`tracking` (metrics, progress bar); `cognate.data.training_data` (tokenizer, batches, held-out
-data) and `cognate.hardware` (the precision).
+Its pieces live beside it: `options`, `resume` and `setup` (the run directory at the start),
+`step`, `schedule`, `ema`, `validation`, `stopping`, `tracking`; `cognate.data.training_data`
+(tokenizer, batches, held-out data) and `cognate.hardware` (the precision).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import signal
 import time
 import warnings
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -34,30 +31,36 @@ import torch
 import cognate
 from cognate.checkpoint import (
     Checkpoint,
-    delete_checkpoint,
     flatten_state,
     model_from_checkpoint,
     save_checkpoint,
     unflatten_state,
 )
-from cognate.config import ModelConfig, TrainConfig, get_specialization, model_config
-from cognate.data.datasets import Record, load_user_data, records_sha256
+from cognate.config import TrainConfig, get_specialization
+from cognate.data.datasets import Record, records_sha256
 from cognate.data.tokenizer import Tokenizer
-from cognate.data.training_data import check_records, make_tokenizer, training_data
-from cognate.errors import CognateError
-from cognate.hardware import check_compiler, keep_freed_memory, resolve_precision
+from cognate.data.training_data import make_tokenizer, training_data
+from cognate.hardware import keep_freed_memory, resolve_precision
 from cognate.model import CognateModel
 from cognate.optim import build_optimizer, mugrokfast_config
-from cognate.rundir import METRICS_FILE, TOKENIZER_FILE, RunDirError, owning, writing
+from cognate.rundir import TOKENIZER_FILE, writing
 from cognate.train import TrainingError
 from cognate.train.distributed import Distributed, per_rank_batch, run_rank
 from cognate.train.ema import EMA
 from cognate.train.options import TrainOptions, with_specialization_defaults
-from cognate.train.resume import how_to_start, same_data, started_as
+from cognate.train.resume import how_to_start, started_as
 from cognate.train.schedule import WarmupCosine
+from cognate.train.setup import (
+    check_tools,
+    json_files,
+    model_shape,
+    owned_by_main,
+    set_up_files,
+    user_records,
+)
 from cognate.train.step import LOGGED, accumulate_gradients
 from cognate.train.stopping import Interrupted, StopRequests
-from cognate.train.tracking import MetricsLog, RunTracker, progress_bar, tracker_module
+from cognate.train.tracking import MetricsLog, RunTracker, progress_bar
 from cognate.train.validation import Validation, Validator
 
 
@@ -72,7 +75,7 @@ class Trainer:
         self.dist = Distributed.from_env(options.device)
         self.run_dir = Path(options.out)
         self.start = how_to_start(self.run_dir, options.resume)
-        self.found = _json_files(self.run_dir)  # what the start was decided on
+        self.found = json_files(self.run_dir)  # what the start was decided on
         started = self.start.started_with
         self.options = options if started is None else started_as(options, started)
         self.specialization = get_specialization(self.options.spec)
@@ -80,11 +83,10 @@ class Trainer:
         config = with_specialization_defaults(self.options.config, self.specialization)
         # config.batch_size is the global batch: the same training for any number of ranks.
         self.batch_size = per_rank_batch(config.batch_size, self.dist.world_size)
-        # What the options or the data file get wrong is refused before the tokenizer is
-        # trained, the slow part of setting up.
-        model_shape = self._model_shape(started)
-        self._check_tools()
-        records = self._records(started)
+        # What the options or the data file get wrong is refused before the tokenizer is trained.
+        shape = model_shape(self.options, self.start)
+        check_tools(self.options, self.dist.device)
+        records = user_records(self.options, self.start, self.dist.is_main)
         self.data_sha256 = records_sha256(records) if self.options.data else None
         self.tokenizer = self._tokenizer(records, config)
         self.data = training_data(
@@ -101,7 +103,7 @@ class Trainer:
         if self.start.note is not None and self.dist.is_main:
             warnings.warn(self.start.note, stacklevel=2)
         torch.manual_seed(self.seed)
-        self.model_config = dataclasses.replace(model_shape, vocab_size=self.tokenizer.vocab_size)
+        self.model_config = dataclasses.replace(shape, vocab_size=self.tokenizer.vocab_size)
         precision = resolve_precision(config.precision, self.dist.device, self.model_config.d_model)
         self.config: TrainConfig = dataclasses.replace(config, precision=precision)
         self.model = CognateModel(self.model_config).to(self.dist.device)
@@ -137,40 +139,6 @@ class Trainer:
 
     # -- set-up ----------------------------------------------------------------------------
 
-    def _model_shape(self, started: dict[str, Any] | None) -> ModelConfig:
-        """The model of the run (a bad preset or model option is refused here), whose vocabulary
-        size the tokenizer sets."""
-        if self.start.resumed is not None:
-            return self.start.resumed.model_config  # checked against the weights' copy
-        if started is not None:
-            return ModelConfig.from_dict(started["model_config"])
-        o = self.options
-        return model_config(o.preset, o.spec, **o.model_overrides)
-
-    def _check_tools(self) -> None:
-        """What --compile, --wandb and --tensorboard need is there."""
-        if self.options.compile:
-            check_compiler(self.dist.device)
-        for flag, wanted in (
-            ("--wandb", self.options.wandb),
-            ("--tensorboard", self.options.tensorboard),
-        ):
-            if wanted:
-                tracker_module(flag)
-
-    def _records(self, started: dict[str, Any] | None) -> list[Record]:
-        """The records of the data file (none without one); a file too small, or, on resume,
-        not holding the run's records, is refused here."""
-        if self.options.data is None:
-            return []
-        records = load_user_data(self.options.data)
-        check_records(self.options.data, records)
-        if started is not None:
-            note = same_data(self.options.data, records, started)
-            if note is not None and self.dist.is_main:
-                warnings.warn(note, stacklevel=3)
-        return records
-
     def _tokenizer(self, records: list[Record], config: TrainConfig) -> Tokenizer:
         """A resumed run's own tokenizer; else a new one (which `run` writes)."""
         if self.start.resumed is not None:
@@ -178,54 +146,17 @@ class Trainer:
         mixture = self.specialization.mixture_for_training
         return make_tokenizer(self.options.tokenizer, mixture, records, config, self.seed)
 
-    @contextlib.contextmanager
-    def _owned(self) -> Iterator[None]:
-        """Rank 0 holds the run directory in the block (and sets its files up); the other
-        ranks learn whether it could, and fail with it when it could not."""
-        with contextlib.ExitStack() as held:
-            refusal = None
-            if self.dist.is_main:
-                try:
-                    held.enter_context(owning(self.run_dir))
-                    self._set_up_files()
-                except CognateError as error:
-                    refusal = error
-            refusal = self.dist.from_main(refusal)
-            if refusal is not None:
-                raise refusal
-            yield
-
-    def _set_up_files(self) -> None:
-        """The run directory as this run begins in it (rank 0, holding it)."""
-        if _json_files(self.run_dir) != self.found:
-            raise RunDirError(
-                f"{self.run_dir}: another process wrote there while this run was starting; "
-                "run the command again"
-            )
-        for stem in self.start.replaced:
-            delete_checkpoint(stem)
-        if self.start.resumed is None:
-            with writing("the tokenizer", self.run_dir / TOKENIZER_FILE):
-                self.tokenizer.save(self.run_dir / TOKENIZER_FILE)
-        with writing("the metrics", self.run_dir / METRICS_FILE):
-            MetricsLog.truncate_after(self.run_dir, self.step)
-
     # -- state -----------------------------------------------------------------------------
 
     def _run_metadata(self) -> dict[str, Any]:
         o = self.options
-        return {
-            "spec": o.spec,
-            "preset": o.preset,
-            "seed": self.seed,
-            "tokenizer": o.tokenizer,
-            "data": str(o.data.absolute()) if o.data else None,
-            "data_sha256": self.data_sha256,
-            "training_mixture": None if o.data else self.specialization.mixture_for_training,
-            "budget": self.budget,
-            "world_size": self.dist.world_size,
-            "global_batch_size": self.config.batch_size,
-        }
+        return dict(
+            spec=o.spec, preset=o.preset, seed=self.seed, tokenizer=o.tokenizer,
+            data=str(o.data.absolute()) if o.data else None, data_sha256=self.data_sha256,
+            training_mixture=None if o.data else self.specialization.mixture_for_training,
+            budget=self.budget, world_size=self.dist.world_size,
+            global_batch_size=self.config.batch_size,
+        )  # fmt: skip
 
     def _metadata(self, name: str, weights_kind: str) -> dict[str, Any]:
         return {
@@ -396,9 +327,10 @@ class Trainer:
         """Train until the budget is used (or early stopping); returns the final metadata.
         A stop signal ends it before the next step: `last` is saved, Interrupted raised."""
         metrics = None
+        files = (self.run_dir, self.found, self.start, self.tokenizer, self.step)
         with (
             writing("the run's logs", self.run_dir),
-            self._owned(),
+            owned_by_main(self.dist, self.run_dir, lambda: set_up_files(*files)),
             StopRequests().listening() as stop,
         ):
             if self.dist.is_main:
@@ -452,11 +384,6 @@ class Trainer:
         self._save("last")
         if stopped_early:
             tracker.log({"kind": "early_stop", "step": self.step})
-
-
-def _json_files(run_dir: Path) -> dict[str, int]:
-    """When each JSON file of a run directory (checkpoint metadata, tokenizer) was written."""
-    return {p.name: p.stat().st_mtime_ns for p in run_dir.glob("*.json")}
 
 
 def _train(options: TrainOptions) -> dict[str, Any]:
