@@ -1,9 +1,8 @@
 """The training loop and the state its checkpoints keep, for an exact resume.
 
-One `Trainer` runs one run directory:
-    tokenizer.json, metrics.jsonl, last.*, best.*, final.*, epoch_N.*, train.lock
-It checks everything it was asked before it writes anything, and writes only in `run`, holding
-the directory (`cognate.rundir.owning`).
+One `Trainer` runs one run directory (tokenizer.json, metrics.jsonl, last.*, best.*, final.*,
+epoch_N.*, train.lock). It checks all it was asked before it writes anything, and writes only in
+`run`, holding the directory (`cognate.rundir.owning`).
 `last` holds everything an exact resume needs (weights, optimizer, scheduler, EMA, RNG, step);
 `best`, `final` and `epoch_N` hold the EMA weights, which are the ones validated.
 
