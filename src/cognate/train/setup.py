@@ -8,7 +8,6 @@ import contextlib
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -59,7 +58,7 @@ def user_records(options: TrainOptions, start: Start, is_main: bool) -> list[Rec
     return records
 
 
-def json_files(run_dir: Path) -> dict[str, Any]:
+def json_files(run_dir: Path) -> dict[str, int]:
     """When each JSON file of a run directory (checkpoint metadata, tokenizer) was written."""
     return {p.name: p.stat().st_mtime_ns for p in run_dir.glob("*.json")}
 
@@ -83,7 +82,7 @@ def owned_by_main(dist: Distributed, run_dir: Path, set_up: Callable[[], None]) 
 
 
 def set_up_files(
-    run_dir: Path, found: dict[str, Any], start: Start, tokenizer: Tokenizer, step: int
+    run_dir: Path, found: dict[str, int], start: Start, tokenizer: Tokenizer, step: int
 ) -> None:
     """The run directory as a run begins in it at `step` (rank 0, holding it); `found`: its
     JSON files when the start was decided."""

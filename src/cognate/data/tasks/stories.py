@@ -646,7 +646,8 @@ class _Story:
         (phrasing, question, answer), or None."""
         rng = self.rng
         heldout = self.split != "train" and rng.random() < HELDOUT_SHARE
-        pool = [t for t in _QUESTIONS[kind].templates if t.heldout == heldout]
+        questions = _QUESTIONS[kind]
+        pool = list((questions.heldout if heldout else questions.trained).templates)
         for phrasing in rng.sample(pool, len(pool)):
             candidates = _candidates(
                 self.world, kind, phrasing, self.people_named, self.places_named
