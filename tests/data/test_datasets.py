@@ -182,6 +182,21 @@ def test_numeric_answer_labels(bpe):
     assert [bpe.decode([t]) for t in targets] == [" ", "4", "2", "<|endoftext|>"]
 
 
+def test_earlier_answers_in_the_prompt_are_targets_too(bpe):
+    prompt = (
+        "Tom went to the yard. Q: Where is Tom? A: yard Tom ran to the barn. Q: Where is Tom? A:"
+    )
+    start = prompt.index("yard Tom")
+    ids, plain = encode_example(bpe, prompt, "barn")
+    same_ids, labels = encode_example(bpe, prompt, "barn", earlier_answers=[(start, start + 4)])
+    assert same_ids == ids
+    assert bpe.decode([t for t in plain if t != IGNORE_INDEX]) == " barn<|endoftext|>"
+    assert bpe.decode([t for t in labels if t != IGNORE_INDEX]) == " yard barn<|endoftext|>"
+    # The earlier answer's labels sit where the prompt has it, and nowhere else changes.
+    changed = [i for i, (a, b) in enumerate(zip(plain, labels, strict=True)) if a != b]
+    assert bpe.decode([ids[i + 1] for i in changed]) == " yard"
+
+
 def test_truncation_keeps_the_answer(bpe):
     prompt = " ".join(["The color of the ball is red."] * 20) + " Q: What color is the ball? A:"
     full_ids, full_labels = encode_example(bpe, prompt, "red")

@@ -214,17 +214,26 @@ def _records_from_table(table: pa.Table, path: Path) -> list[Record]:
 
 
 def encode_example(
-    tokenizer: Tokenizer, prompt: str, answer: str, max_len: int | None = None
+    tokenizer: Tokenizer,
+    prompt: str,
+    answer: str,
+    max_len: int | None = None,
+    earlier_answers: Sequence[tuple[int, int]] = (),
 ) -> Row:
-    """Encode `prompt + " " + answer + <eos>` with labels on the answer part only.
+    """Encode `prompt + " " + answer + <eos>` with labels on the answer part only (and on the
+    `earlier_answers`, [start, end) character spans of `prompt`).
 
-    The text is tokenised as one string; a token is part of the answer when it ends after the
-    prompt, so the space before the answer (which the model must also produce after "A:") is
-    a target too. Too long sequences lose tokens on the left, keeping the answer.
+    The text is tokenised as one string; a token is part of an answer when it ends after the
+    prompt (or inside an earlier answer's span), so the space before an answer (which the
+    model must also produce after "A:") is a target too. Too long sequences lose tokens on
+    the left, keeping the answer.
     """
     ids, offsets = tokenizer.encode_with_offsets(f"{prompt} {answer}")
     tokens = [*ids, tokenizer.eos_id]
-    targets = [end > len(prompt) for _, end in offsets] + [True]
+    targets = [
+        end > len(prompt) or any(start <= end <= stop for start, stop in earlier_answers)
+        for _, end in offsets
+    ] + [True]
     input_ids = tokens[:-1]
     labels = [
         t if target else IGNORE_INDEX for t, target in zip(tokens[1:], targets[1:], strict=True)
@@ -336,7 +345,8 @@ class SyntheticStream:
         used = 0
         while True:
             example = sample_mixture(self.mixture, "train", rng, difficulty, self.distracted_share)
-            encoded = encode_example(self.tokenizer, example.prompt, example.answer, self.max_len)
+            prompt, answer, earlier = example.prompt, example.answer, example.earlier_answers
+            encoded = encode_example(self.tokenizer, prompt, answer, self.max_len, earlier)
             if filled and used + len(encoded[0]) > self.max_len:
                 return filled
             filled.append((example, encoded))

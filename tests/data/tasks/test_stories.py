@@ -364,6 +364,25 @@ def test_heldout_phrasings_and_structures_never_in_training(readings) -> None:
         assert set(seen) == {"with", "and_then", "currently", "anymore"}, seen
 
 
+def test_training_stories_teach_the_answers_of_their_earlier_questions(readings) -> None:
+    """Each earlier question's answer is marked for training (`Example.earlier_answers`):
+    the span right after its "A: ", the whole answer the reader checked. Training stories ask
+    about two earlier questions on average; validation and test stories rarely any."""
+    asked = {}
+    for split, pairs in readings.items():
+        spans = []
+        for example, _ in pairs:
+            story = example.prompt[: example.prompt.rindex("Q: ")]
+            answers = [m["answer"] for m in ITEM.finditer(story) if m["question"]]
+            assert [example.prompt[a:b] for a, b in example.earlier_answers] == answers
+            for start, end in example.earlier_answers:
+                assert example.prompt[start - 3 : start] == "A: "
+                assert example.prompt[end : end + 1] in ("", " ", "\n")
+            spans.append(len(example.earlier_answers))
+        asked[split] = sum(spans) / len(spans)
+    assert asked["train"] > 1.0 and asked["validation"] < 0.3 and asked["test"] < 0.3, asked
+
+
 def test_same_seed_same_examples() -> None:
     def draw(seed: int) -> list[Example]:
         rng = random.Random(seed)
@@ -429,8 +448,8 @@ def test_stories_are_written_in_every_form(examples) -> None:
     for form, regex in forms.items():
         share = sum(bool(re.search(regex, p)) for p in prompts) / len(prompts)
         assert share > 0.02, f"{form}: {share:.1%}"
-    history = sum(bool(re.search(forms["earlier question"], e.prompt)) for e in examples["train"])
-    assert 0.08 < history / len(examples["train"]) < 0.22
+    history = sum(bool(re.search(forms["earlier question"], e.prompt)) for e in examples["test"])
+    assert 0.08 < history / len(examples["test"]) < 0.22
 
 
 @pytest.mark.parametrize(

@@ -103,4 +103,8 @@ def test_a_distracted_example_keeps_its_question_and_answer():
         before = after.prompt[: -len(sum_.prompt)].strip()
         assert before in (story.text, story.prompt.rpartition("Q: ")[0].strip())
         seen.add(before == story.text)
+        # The story's earlier answers (and its own answer, when it is there) stay marked.
+        marked = [after.prompt[a:b] for a, b in after.earlier_answers]
+        earlier = [story.prompt[a:b] for a, b in story.earlier_answers]
+        assert marked == earlier + [story.answer] * (before == story.text)
     assert seen == {True, False}  # both the whole earlier turn and its context alone

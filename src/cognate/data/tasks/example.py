@@ -15,6 +15,9 @@ class Example:
     template: str  # id of the surface template, e.g. "arith.add.symbol"
     key: str = ""  # family, operation and operands (or fact content)
     names: tuple[str, ...] = ()  # made-up names used
+    # [start, end) character spans of `prompt` holding answers to earlier questions (a story's
+    # questions along the way, a chat's history): training learns them too, not only `answer`
+    earlier_answers: tuple[tuple[int, int], ...] = ()
 
     @property
     def text(self) -> str:

@@ -68,9 +68,17 @@ def _holds_reserved_pair(text: str) -> bool:
 def _after(earlier: Example, example: Example, rng: random.Random) -> Example:
     """`example` asked after `earlier`'s context sentences, or after its question and answer."""
     context, _, _ = earlier.prompt.rpartition("Q: ")
-    before = context.strip() if context.strip() and rng.random() < 0.5 else earlier.text
+    answers = [a for a in earlier.earlier_answers if a[1] <= len(context.rstrip())]
+    before = context.rstrip()
+    if not before or rng.random() >= 0.5:
+        before, answers = earlier.text, [*earlier.earlier_answers]
+        answers.append((len(before) - len(earlier.answer), len(before)))
     separator = rng.choice((" ", "\n"))
-    return dataclasses.replace(example, prompt=f"{before}{separator}{example.prompt}")
+    shift = len(before) + len(separator)
+    answers += [(start + shift, end + shift) for start, end in example.earlier_answers]
+    return dataclasses.replace(
+        example, prompt=f"{before}{separator}{example.prompt}", earlier_answers=tuple(answers)
+    )
 
 
 def sample_mixture(

@@ -16,9 +16,10 @@ spaces, by newlines or, rarely, as numbered lines.
 A question is asked about the end of the story, only when the story determines its answer
 (`KINDS`); answers are written tersely: `kitchen`, `yes` / `no`, `2`, `apple,football`,
 `nothing`, a name. Each kind is equally likely unless one is asked for, and the answers of
-`is_in`, `count` and `carrying` are balanced (yes / no, 0-3 objects). Some stories
+`is_in`, `count` and `carrying` are balanced (yes / no, 0-3 objects). Some test stories
 (`HISTORY_SHARE`) carry earlier questions with their answers between the sentences, as a
-chat's history does.
+chat's history does; training stories most often do (`TRAINING_QUESTIONS`), and learn
+their answers too.
 
 Splits: every name, place, object and verb phrase of an example comes from
 `lexicon(split)`, so test stories use words and verb phrases never seen in training. Some
@@ -58,6 +59,10 @@ EASY_SENTENCES = 5  # the longest story at difficulty 0
 MAX_SENTENCES = 20  # ... and at difficulty 1
 MAX_CARRIED = 3  # objects one person carries at most: counts run 0-3
 HISTORY_SHARE = 0.15  # stories with earlier questions and answers between the sentences
+# In training, a question with its answer follows each sentence with a probability drawn per
+# story in [0, TRAINING_QUESTIONS]: every answer is a lesson (`Example.earlier_answers`), so
+# a story teaches several times what its final question alone would.
+TRAINING_QUESTIONS = 0.5
 NEWLINE_SHARE = 0.25  # stories written one sentence a line
 NUMBERED_SHARE = 0.05  # stories written as numbered lines ("1 Mary went to the kitchen.")
 CONTINUE_SHARE = 0.35  # events by the previous sentence's person (pronoun forms)
@@ -484,7 +489,8 @@ class _Story:
         weights = _WEIGHTS | _KIND_WEIGHTS.get(kind, {})
         self.weights = [weights[e] for e in EVENTS]
         self.heldout = split != "train" and rng.random() < HELDOUT_SHARE
-        self.lines: list[tuple[bool, str]] = []  # (a sentence, not a question; text)
+        # (a sentence, not a question; text; length of the answer ending a question's text)
+        self.lines: list[tuple[bool, str, int]] = []
         self.sentences = 0
         self.subject: tuple[str, ...] = ()  # whom a pronoun in the next sentence refers to
         self.can_continue = False  # the last sentence may take ", and then she ..."
@@ -604,11 +610,12 @@ class _Story:
             self.lines[-1] = (
                 True,
                 and_then.format(sentence=previous, pronoun=person.subject, verb=verb),
+                0,
             )
         else:
             if verb is not None:
                 sentence = self._subject(event.actors, verb, heldout)
-            self.lines.append((True, _capitalized(sentence)))
+            self.lines.append((True, _capitalized(sentence), 0))
             self.sentences += 1
         world.apply(event, self.sentences - 1)
         if event.place and event.place not in self.places_named:
@@ -662,19 +669,25 @@ class _Story:
         """An earlier question with its answer, as in a chat's history."""
         asked = self.question(self.rng.choice(KINDS))
         if asked is not None:
-            self.lines.append((False, f"{asked[1]} {asked[2]}"))
+            self.lines.append((False, f"{asked[1]} {asked[2]}", len(asked[2])))
             self.subject, self.can_continue = (), False
 
-    def text(self, layout: str) -> tuple[str, str]:
-        """The story in `layout` (spaces, lines or numbered) and the separator before the
-        question."""
-        if layout == "spaces":
-            return " ".join(line for _, line in self.lines), " "
-        numbered, number = [], 0
-        for is_sentence, line in self.lines:
+    def text(self, layout: str) -> tuple[str, str, tuple[tuple[int, int], ...]]:
+        """The story in `layout` (spaces, lines or numbered), the separator before the
+        question and the character spans of the earlier questions' answers in the story."""
+        separator = " " if layout == "spaces" else "\n"
+        parts: list[str] = []
+        answers: list[tuple[int, int]] = []
+        number = end = 0
+        for is_sentence, line, answer_length in self.lines:
             number += is_sentence
-            numbered.append(f"{number} {line}" if is_sentence and layout == "numbered" else line)
-        return "\n".join(numbered), "\n"
+            if is_sentence and layout == "numbered":
+                line = f"{number} {line}"
+            end += len(separator) * bool(parts) + len(line)
+            parts.append(line)
+            if answer_length:
+                answers.append((end - answer_length, end))
+        return separator.join(parts), separator, tuple(answers)
 
 
 # --------------------------------------------------------------------------- examples
@@ -759,7 +772,10 @@ def story_example(
         longest = EASY_SENTENCES + round((MAX_SENTENCES - EASY_SENTENCES) * difficulty)
         length = rng.randint(shortest, max(shortest, longest))
         history: set[int] = set()
-        if rng.random() < HISTORY_SHARE:
+        if split == "train":
+            rate = rng.uniform(0.0, TRAINING_QUESTIONS)
+            history = {n for n in range(1, length) if rng.random() < rate}
+        elif rng.random() < HISTORY_SHARE:
             history = set(rng.sample(range(1, length), min(rng.randint(1, 2), length - 1)))
         while story.sentences < length:
             story.step()
@@ -770,10 +786,11 @@ def story_example(
         if asked is None:
             continue
         phrasing, question, answer = asked
-        text, separator = story.text(_layout(rng))
+        text, separator, earlier_answers = story.text(_layout(rng))
         prompt = f"{text}{separator}{question}"
         digest = hashlib.blake2b(prompt.encode(), digest_size=8).hexdigest()
-        return Example(prompt, answer, NAME, phrasing.id, key=f"{NAME}|{kind}|{digest}")
+        key = f"{NAME}|{kind}|{digest}"
+        return Example(prompt, answer, NAME, phrasing.id, key, earlier_answers=earlier_answers)
     raise RuntimeError(f"no {kind} story found for split {split!r} (label {label})")
 
 
