@@ -19,9 +19,15 @@ from functools import cache
 
 import pytest
 
-from cognate.data.tasks import SPLITS, Example
+from cognate.data.tasks import SPLITS, Example, sample_example
 from cognate.data.tasks.lexicon import OBJECTS, PLACES, VERBS, lexicon
-from cognate.data.tasks.stories import HELDOUT_TEMPLATES, KINDS, TEMPLATE_TEXTS, story_example
+from cognate.data.tasks.stories import (
+    HELDOUT_TEMPLATES,
+    KINDS,
+    TEMPLATE_TEXTS,
+    YES_NO_NAME,
+    story_example,
+)
 from cognate.data.tasks.vocabulary import name_pool
 
 DIFFICULTIES = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -460,3 +466,14 @@ def test_bad_arguments_are_refused(arguments) -> None:
     split, difficulty, kind = arguments
     with pytest.raises(ValueError, match=r"split|difficulty|kind"):
         story_example(random.Random(0), split, difficulty, kind)
+
+
+def test_the_short_yes_no_family_asks_is_in_of_stories_up_to_10_sentences() -> None:
+    rng = random.Random(3)
+    drawn = [sample_example(YES_NO_NAME, split, rng) for split in SPLITS for _ in range(100)]
+    assert {e.family for e in drawn} == {YES_NO_NAME}
+    assert {e.template.split(".")[1] for e in drawn} == {"is_in"}
+    assert {e.answer for e in drawn} == {"yes", "no"}
+    for example in drawn:
+        reader, answer = read(example)
+        assert answer == example.answer and reader.sentences <= 10

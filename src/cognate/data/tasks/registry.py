@@ -26,6 +26,7 @@ FAMILIES_BY_NAME: dict[str, Family] = {
         running_totals.FAMILY,
         yes_no.FAMILY,
         stories.FAMILY,
+        stories.YES_NO_FAMILY,
         schoolbook_problems.FAMILY,
     )
 }

@@ -29,6 +29,7 @@ validation / test, for half of their examples, like the held-out templates of `t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from dataclasses import dataclass
@@ -799,3 +800,19 @@ def _generate(draw: Draw) -> Example:
 
 
 FAMILY = Family(NAME, _generate, questions=tuple(_QUESTIONS.values()), reads_context=True)
+
+# The short yes/no form on its own ("Is Mary in the kitchen?" after up to 10 sentences), for
+# a model that answers briefly rather than one that reads long stories.
+YES_NO_NAME = "story_yes_no"
+SHORT_DIFFICULTY = 1 / 3  # up to 10 sentences
+
+
+def _generate_yes_no(draw: Draw) -> Example:
+    difficulty = SHORT_DIFFICULTY if draw.hard else 0.0
+    example = story_example(draw.rng, draw.split, difficulty, kind="is_in")
+    return dataclasses.replace(example, family=YES_NO_NAME)
+
+
+YES_NO_FAMILY = Family(
+    YES_NO_NAME, _generate_yes_no, questions=(_QUESTIONS["is_in"],), reads_context=True
+)
