@@ -70,6 +70,14 @@ class ModelConfig:
     def head_dim(self) -> int:
         return self.d_model // self.n_heads
 
+    @property
+    def attention_reach(self) -> int:
+        """How many positions back attention alone carries a token's information: each
+        backbone layer and the recursion's cross-attention reach window - 1 keys back, each
+        key mixing kv_conv_width - 1 positions before it. Only the long-term memory reaches
+        farther."""
+        return (self.n_layers + 1) * (self.window - 1 + self.kv_conv_width - 1)
+
     def step_weights(self) -> list[float]:
         """Deep-supervision weight of each recursion step: rising (1, 2, .., T), summing to 1."""
         total = self.t_max * (self.t_max + 1) / 2

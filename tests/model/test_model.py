@@ -158,6 +158,20 @@ def test_without_a_long_term_memory_the_gate_scales_h_alone_and_the_model_trains
     assert losses[-1] < losses[0]
 
 
+def test_attention_reaches_exactly_attention_reach_positions_back(small_config, with_random_taps):
+    """Without the long-term memory, the last logits depend on the token `attention_reach`
+    positions back and on none before it."""
+    model = with_random_taps(CognateModel(dataclasses.replace(small_config, d_mem=0))).eval()
+    reach = small_config.attention_reach
+    ids = torch.randint(0, small_config.vocab_size, (2, reach + 6))
+    last = model.step_logits(ids)[:, :, -1]
+    farthest = ids.shape[1] - 1 - reach
+    beyond = model.step_logits(_perturbed(ids, farthest - 1, small_config.vocab_size))[:, :, -1]
+    within = model.step_logits(_perturbed(ids, farthest, small_config.vocab_size))[:, :, -1]
+    assert torch.equal(beyond, last)
+    assert not torch.equal(within, last)
+
+
 def test_training_output_reports_the_halting_steps_and_the_gate_of_its_targets(small_config):
     model = CognateModel(small_config)
     ids = torch.randint(0, small_config.vocab_size, (3, 16))

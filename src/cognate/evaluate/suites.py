@@ -76,6 +76,59 @@ def open_suite(per_kind: int = OPEN_PER_KIND) -> list[TestItem]:
     ]
 
 
+ABLATION_GROUPS = ("one-step", "two-step", "long")
+
+
+def _long_story(seed: int, kind: str, tokenizer: Tokenizer, beyond: int) -> Example:
+    """A short test-split story whose question's evidence lies more than `beyond` tokens
+    back: `story_example` with the fewest filler sentences that takes (the same `seed` gives
+    the same story, whatever the filler)."""
+
+    def make(filler: int) -> Example:
+        return story_example(random.Random(seed), "test", 0.0, kind, filler)
+
+    story = make(0).prompt
+    evidence_end = len(tokenizer.encode(story[: story.rindex("Q: ")].rstrip()))
+
+    def far_enough(filler: int) -> bool:
+        return len(tokenizer.encode(make(filler).prompt)) - evidence_end > beyond
+
+    # The distance grows with the filler: search for the fewest sentences, from a guess (a
+    # sentence rarely takes more than 16 tokens).
+    low, high = 0, max(1, beyond // 16)
+    while not far_enough(high):
+        low, high = high, 2 * high
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if not far_enough(middle) else (low, middle)
+    return make(high)
+
+
+def ablation_suite(tokenizer: Tokenizer, beyond: int, room: int, per_group: int) -> list[TestItem]:
+    """Test-split story questions in `ABLATION_GROUPS` (the item's family), `per_group` each:
+    one-step and two-step kinds (`stories.ONE_STEP_KINDS`, `TWO_STEP_KINDS`), and long
+    stories of either whose evidence lies more than `beyond` tokens back (a model's
+    `attention_reach`: only its long-term memory carries it). A long story must fit in `room`
+    tokens (a model would lose the beginning of a longer one): those that do not are drawn
+    again, from 3 * per_group seeds at most."""
+    rng = random.Random(HELDOUT_SEED)
+    items = []
+    short = {"one-step": stories.ONE_STEP_KINDS, "two-step": stories.TWO_STEP_KINDS}
+    for group, kinds in short.items():
+        for i in range(per_group):
+            example = story_example(rng, "test", 1.0, kinds[i % len(kinds)])
+            items.append(TestItem(example.prompt, example.answer, group))
+    kinds = stories.ONE_STEP_KINDS + stories.TWO_STEP_KINDS
+    seeds = iter(range(HELDOUT_SEED, HELDOUT_SEED + 3 * per_group))
+    for i in range(per_group):
+        for seed in seeds:
+            example = _long_story(seed, kinds[i % len(kinds)], tokenizer, beyond)
+            if len(tokenizer.encode(example.prompt)) <= room:
+                items.append(TestItem(example.prompt, example.answer, "long"))
+                break
+    return items
+
+
 def suite_items(spec: str, suite: str) -> list[TestItem]:
     if suite not in SUITES:
         raise CognateError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
