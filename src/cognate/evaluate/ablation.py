@@ -39,7 +39,7 @@ class AblationScores:
 
     accuracy: dict[str, float]  # exact-match per group of `ABLATION_GROUPS`
     asked: dict[str, int]  # questions per group
-    act_steps: float  # mean recursion steps per generated answer token
+    act_steps: dict[str, float]  # per group, mean recursion steps per generated answer token
     beyond: int  # the long stories' evidence lies more than this many tokens back
 
 
@@ -48,11 +48,11 @@ def _score(
 ) -> AblationScores:
     results = run_items(bundle.model, bundle.tokenizer, items, sampling=sampling)
     groups = {group: [r for r in results if r.family == group] for group in ABLATION_GROUPS}
-    steps = [s for r in results for s in r.act_steps]
+    steps = {group: [s for r in found for s in r.act_steps] for group, found in groups.items()}
     return AblationScores(
         accuracy={group: exact_match(found) for group, found in groups.items()},
         asked={group: len(found) for group, found in groups.items()},
-        act_steps=sum(steps) / max(len(steps), 1),
+        act_steps={group: sum(s) / max(len(s), 1) for group, s in steps.items()},
         beyond=beyond,
     )
 
@@ -129,10 +129,8 @@ def _readings(runs: list[ModelReport]) -> list[str]:
     lines = []
     if ALL_STEPS in scores:
         halting, all_steps = scores[HALTING], scores[ALL_STEPS]
-        what = (
-            f"**ACT halting** ({halting.act_steps:.2f} steps per answer token) against all "
-            f"{t_max} steps"
-        )
+        steps = ", ".join(f"{g} {halting.act_steps[g]:.2f}" for g in ABLATION_GROUPS)
+        what = f"**ACT halting** (steps per answer token: {steps}) against all {t_max} steps"
         lines.append(reading(what, halting, all_steps))
     without = {
         "**Recursion**": _without(runs, full, "t_max", 1),
@@ -159,9 +157,10 @@ def _rows(r: ModelReport) -> list[str]:
     for decoding, scores in r.ablation_scores.items():
         heldout = r.heldout["all"] if decoding == HALTING else r.all_steps_exact_match
         groups = " | ".join(_pct(scores.accuracy[g], scores.asked[g]) for g in ABLATION_GROUPS)
+        steps = " / ".join(f"{scores.act_steps[g]:.2f}" for g in ABLATION_GROUPS)
         rows.append(
             f"| {r.run_dir.name} | {_parts(r)} | {decoding} | {_trained(r)} "
-            f"| {100 * heldout:.1f}% | {groups} | {scores.act_steps:.2f} |"
+            f"| {100 * heldout:.1f}% | {groups} | {steps} |"
         )
     return rows
 
@@ -204,7 +203,7 @@ def section(reports: list[ModelReport]) -> list[str]:
             f"Long stories: the evidence lies more than {beyond} tokens back.",
             "",
             "| run | model | decoding | trained | held-out | one-step | two-step | long "
-            "| ACT steps per answer token |",
+            "| ACT steps per answer token (one-step / two-step / long) |",
             "|---|---|---|---|---|---|---|---|---|",
             *(row for r in ordered for row in _rows(r)),
             "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -77,6 +78,7 @@ def open_suite(per_kind: int = OPEN_PER_KIND) -> list[TestItem]:
 
 
 ABLATION_GROUPS = ("one-step", "two-step", "long")
+ABLATION_DRAWS = 3  # stories drawn at most for one question, until one fits in a model's room
 
 
 def _long_story(seed: int, kind: str, tokenizer: Tokenizer, beyond: int) -> Example:
@@ -108,24 +110,25 @@ def ablation_suite(tokenizer: Tokenizer, beyond: int, room: int, per_group: int)
     """Test-split story questions in `ABLATION_GROUPS` (the item's family), `per_group` each:
     one-step and two-step kinds (`stories.ONE_STEP_KINDS`, `TWO_STEP_KINDS`), and long
     stories of either whose evidence lies more than `beyond` tokens back (a model's
-    `attention_reach`: only its long-term memory carries it). A long story must fit in `room`
-    tokens (a model would lose the beginning of a longer one): those that do not are drawn
-    again, from 3 * per_group seeds at most."""
+    `attention_reach`: only its long-term memory carries it). Each story must fit in `room`
+    tokens (a model would lose the beginning of a longer one): a question takes the first of
+    `ABLATION_DRAWS` stories that does, or is left out."""
     rng = random.Random(HELDOUT_SEED)
+    seeds = itertools.count(HELDOUT_SEED)  # a long story is drawn from a seed of its own
+
+    def draw(group: str, kind: str) -> Example:
+        if group == "long":
+            return _long_story(next(seeds), kind, tokenizer, beyond)
+        return story_example(rng, "test", 1.0, kind)
+
+    one, two = stories.ONE_STEP_KINDS, stories.TWO_STEP_KINDS
     items = []
-    short = {"one-step": stories.ONE_STEP_KINDS, "two-step": stories.TWO_STEP_KINDS}
-    for group, kinds in short.items():
+    for group, kinds in {"one-step": one, "two-step": two, "long": one + two}.items():
         for i in range(per_group):
-            example = story_example(rng, "test", 1.0, kinds[i % len(kinds)])
-            items.append(TestItem(example.prompt, example.answer, group))
-    kinds = stories.ONE_STEP_KINDS + stories.TWO_STEP_KINDS
-    seeds = iter(range(HELDOUT_SEED, HELDOUT_SEED + 3 * per_group))
-    for i in range(per_group):
-        for seed in seeds:
-            example = _long_story(seed, kinds[i % len(kinds)], tokenizer, beyond)
-            if len(tokenizer.encode(example.prompt)) <= room:
-                items.append(TestItem(example.prompt, example.answer, "long"))
-                break
+            tried = (draw(group, kinds[i % len(kinds)]) for _ in range(ABLATION_DRAWS))
+            example = next((e for e in tried if len(tokenizer.encode(e.prompt)) <= room), None)
+            if example is not None:
+                items.append(TestItem(example.prompt, example.answer, group))
     return items
 
 
