@@ -34,7 +34,7 @@ MIN_TRAINING_MINUTES = 0.5  # per model
 class Run:
     """One run of the demo: a specialization's recipe, with some ModelConfig fields changed."""
 
-    name: str  # its directory in the demo's
+    name: str  # its run directory, inside the demo directory
     spec: str  # the specialization: its recipe and its training minutes
     # ModelConfig fields -> values; each is also a `cognate train` option (t_max: --t-max)
     overrides: dict[str, int] = field(default_factory=dict)
