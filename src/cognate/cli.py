@@ -150,6 +150,13 @@ def train(
         int | None,
         typer.Option(help="Recursion steps (T_max); 1 turns the recursion off, for ablations."),
     ] = None,
+    d_mem: Annotated[
+        int | None,
+        typer.Option(
+            help="Width of the long-term memory; 0 turns it off, for ablations.",
+            show_default="the specialization's",
+        ),
+    ] = None,
     compile_model: Annotated[
         bool,
         typer.Option(
@@ -197,7 +204,11 @@ def train(
         device=device,
         compile=compile_model,
         config=config,
-        model_overrides={} if t_max is None else {"t_max": t_max},
+        model_overrides={
+            name: value
+            for name, value in {"t_max": t_max, "d_mem": d_mem}.items()
+            if value is not None
+        },
     )
     meta = run_training(options)
     if os.environ.get("RANK", "0") == "0":  # torchrun's other ranks stay quiet
@@ -395,8 +406,9 @@ def demo(
     ablation: Annotated[
         bool,
         typer.Option(
-            help="Also train reasoning with the recursion off (T_max 1, DIR/reasoning-t1) "
-            "with reasoning's training minutes, for the report's recursion ablation."
+            help="Also train the memory model with the recursion off (T_max 1, "
+            "DIR/memory-t1) and without its long-term memory (DIR/memory-noltm), each with "
+            "memory's training minutes (on top of --minutes), for the report's ablation."
         ),
     ] = False,
     processes: Annotated[

@@ -28,7 +28,7 @@ class ModelConfig:
     n_heads: int
     d_ff: int
     window: int  # causal sliding-window attention: position i sees [i - window + 1, i]
-    d_mem: int  # width of the long-term-memory state
+    d_mem: int  # width of the long-term-memory state; 0: no long-term memory (for ablations)
     t_max: int  # recursion steps (deep-supervision steps), each with its own logits
     micro_steps: int  # latent (z) refinements per recursion step
     max_seq_len: int  # longest prompt + generation the CLI accepts (the model itself has no limit)
@@ -54,6 +54,7 @@ class ModelConfig:
             % 2
             == 0,
             "window must be >= 1": self.window >= 1,
+            "d_mem must be >= 0": self.d_mem >= 0,
             "kv_conv_width must be >= 1": self.kv_conv_width >= 1,
             "conv_queries needs kv_conv_width > 1": not self.conv_queries or self.kv_conv_width > 1,
             "recency_heads must be in [0, n_heads]": 0 <= self.recency_heads <= self.n_heads,
@@ -68,6 +69,14 @@ class ModelConfig:
     @property
     def head_dim(self) -> int:
         return self.d_model // self.n_heads
+
+    @property
+    def attention_reach(self) -> int:
+        """How many positions back attention alone carries a token's information: each
+        backbone layer and the recursion's cross-attention reach window - 1 keys back, each
+        key mixing kv_conv_width - 1 positions before it. Only the long-term memory reaches
+        farther."""
+        return (self.n_layers + 1) * (self.window - 1 + self.kv_conv_width - 1)
 
     def step_weights(self) -> list[float]:
         """Deep-supervision weight of each recursion step: rising (1, 2, .., T), summing to 1."""

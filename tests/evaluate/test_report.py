@@ -9,7 +9,7 @@ import pytest
 from cognate import load
 from cognate.config import get_specialization
 from cognate.data.datasets import eval_set
-from cognate.evaluate import report
+from cognate.evaluate import ablation, report
 from cognate.evaluate.suites import exact_match, examples_to_items, run_items, seed_suite
 from cognate.train.trainer import train
 
@@ -18,16 +18,26 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 HELDOUT = 8  # held-out examples per model: enough to check the figures, few enough to be fast
 
 
+RUNS = {  # the variants of reasoning the report compares
+    "reasoning": dict(t_max=2),
+    "reasoning-t1": dict(t_max=1),
+    "reasoning-noltm": dict(t_max=2, d_mem=0),
+}
+PER_GROUP = 4  # ablation questions per group
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory, tiny_run) -> Path:
-    """REPORT.md for a reasoning run (T_max 2) and its recursion-off twin (T_max 1)."""
+    """REPORT.md for a reasoning run (T_max 2), its recursion-off twin (T_max 1) and its
+    twin without the long-term memory."""
     root = tmp_path_factory.mktemp("report")
-    for name, t_max in (("reasoning", 2), ("reasoning-t1", 1)):
-        shape = dict(n_layers=1, micro_steps=1, t_max=t_max)
+    for name, changes in RUNS.items():
+        shape = dict(n_layers=1, micro_steps=1, **changes)
         train(tiny_run(root / name, steps=3, batch_size=4, save_every=3, model_overrides=shape))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(report, "HELDOUT_SIZE", HELDOUT)
-        return report.write_report([root / "reasoning", root / "reasoning-t1"], root / "REPORT.md")
+        patch.setattr(ablation, "PER_GROUP", PER_GROUP)
+        return report.write_report([root / name for name in RUNS], root / "REPORT.md")
 
 
 def _summary_row(text: str, name: str) -> list[str]:
@@ -35,7 +45,7 @@ def _summary_row(text: str, name: str) -> list[str]:
     return [cell.strip() for cell in row.strip("|").split("|")]
 
 
-@pytest.mark.parametrize("name", ["reasoning", "reasoning-t1"])
+@pytest.mark.parametrize("name", list(RUNS))
 def test_the_summary_holds_what_testing_the_checkpoint_gives(written, name):
     text = written.read_text()
     bundle = load(written.parent / name / "best")
@@ -58,35 +68,103 @@ def test_the_summary_holds_what_testing_the_checkpoint_gives(written, name):
 
 def test_each_model_has_its_figures_inventory_and_act_section(written):
     text = written.read_text()
-    for name in ("reasoning", "reasoning-t1"):
+    for name in RUNS:
         for figure in (f"{name}_curves.png", f"{name}_act.png"):
             assert (written.parent / figure).stat().st_size > 1000
             assert f"]({figure})" in text
     inventory = re.findall(r"^\| (best|last|final) \| (\d+) \|", text, flags=re.M)
-    assert sorted(inventory) == sorted([(n, "3") for n in ("best", "last", "final")] * 2)
-    assert text.count("### Adaptive computation") == 2
+    assert sorted(inventory) == sorted([(n, "3") for n in ("best", "last", "final")] * len(RUNS))
+    assert text.count("### Adaptive computation") == len(RUNS)
     assert "mode-collapse alarm" in text
 
 
-def test_the_recursion_ablation_compares_t_max_1_with_the_recursion_on(written):
+def _ablation_rows(section: str) -> dict[tuple[str, str], list[str]]:
+    """(run, decoding) -> the cells of the ablation table's row."""
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if line.startswith("| reasoning"):
+            rows[cells[0], cells[2]] = cells
+    return rows
+
+
+def _points(cell: str) -> float:
+    return float(cell.rstrip("%"))
+
+
+def test_the_ablation_compares_each_variant_on_one_step_two_step_and_long_stories(written):
     text = written.read_text()
-    section = text[text.index("## Recursion ablation") :]
-    rows = re.findall(r"^\| (reasoning(?:-t1)?) \| (\d) \| ([\d.]+) min \| (\d+) \|", section, re.M)
-    expected = []
-    for name, t_max in (("reasoning-t1", "1"), ("reasoning", "2")):
+    section = text[text.index("## Does the architecture earn its place?") :].split("\n## ")[0]
+    assert "Not in this report" not in section
+    rows = _ablation_rows(section)
+    assert list(rows) == [
+        ("reasoning", "ACT halting"),
+        ("reasoning", "all steps"),
+        ("reasoning-t1", "ACT halting"),
+        ("reasoning-noltm", "ACT halting"),
+        ("reasoning-noltm", "all steps"),
+    ]
+    for (name, decoding), cells in rows.items():
         final = json.loads((written.parent / name / "final.json").read_text())
-        expected.append((name, t_max, f"{final['train_seconds'] / 60:.1f}", str(final["step"])))
-    assert rows == expected
-    with_recursion = _summary_row(text, "reasoning")[2]
-    without = _summary_row(text, "reasoning-t1")[2]
-    gain = float(with_recursion.rstrip("%")) - float(without.rstrip("%"))
-    verdict = "recursion helps" if gain > 0 else "recursion does not help"
-    assert f"Verdict: {verdict} reasoning" in section and "Not in this report" not in section
+        assert cells[3] == f"{final['train_seconds'] / 60:.1f} min, {final['step']} steps"
+        if decoding == "ACT halting":  # the summary's held-out figure
+            assert cells[4] == _summary_row(text, name)[2]
+        assert all(re.fullmatch(r"\d+\.\d%", cell) for cell in cells[5:8])
+        t_max = 1 if name == "reasoning-t1" else 2
+        every_step = decoding == "all steps" or t_max == 1
+        for steps in map(float, cells[8].split(" / ")):  # one-step, two-step, long
+            assert steps == t_max if every_step else 1 <= steps <= t_max
+    assert rows["reasoning-noltm", "ACT halting"][1] == "T_max 2, no long-term memory"
+
+    # Each reading's gains are the table's differences.
+    compared = {
+        "**ACT halting**": (("reasoning", "ACT halting"), ("reasoning", "all steps")),
+        "**Recursion** (reasoning against reasoning-t1)": (
+            ("reasoning", "ACT halting"),
+            ("reasoning-t1", "ACT halting"),
+        ),
+        "**Long-term memory** (reasoning against reasoning-noltm)": (
+            ("reasoning", "ACT halting"),
+            ("reasoning-noltm", "ACT halting"),
+        ),
+    }
+    for what, (on, off) in compared.items():
+        [line] = [line for line in section.splitlines() if line.startswith(f"- {what}")]
+        gains = re.findall(r"(one-step|two-step|long) ([+-]\d+\.\d) \(±", line)
+        expected = [
+            (group, f"{_points(rows[on][5 + i]) - _points(rows[off][5 + i]):+.1f}")
+            for i, group in enumerate(("one-step", "two-step", "long"))
+        ]
+        assert gains == expected, line
 
 
-def test_a_report_without_the_ablation_says_so_and_how_to_get_it(written, monkeypatch):
+@pytest.mark.parametrize(
+    ("on", "off", "verdict", "one_step"),
+    [
+        # 90% vs 50% of 100 each: pooled 70%, 2 * sqrt(0.7 * 0.3 * 2 / 100) = 13.0 points
+        ((90, 80, 50), (50, 78, 50), "beyond noise: one-step +40.0 points.", "+40.0 (±13.0)"),
+        ((52, 60, 50), (50, 58, 50), "no measurable difference.", "+2.0 (±14.1)"),
+    ],
+)
+def test_a_reading_calls_a_difference_beyond_twice_its_standard_error(on, off, verdict, one_step):
+    def scores(correct: tuple[int, ...]) -> ablation.AblationScores:
+        groups = ("one-step", "two-step", "long")
+        return ablation.AblationScores(
+            accuracy={g: c / 100 for g, c in zip(groups, correct, strict=True)},
+            asked=dict.fromkeys(groups, 100),
+            act_steps=dict.fromkeys(groups, 1.0),
+            beyond=10,
+        )
+
+    line = ablation.reading("X", scores(on), scores(off))
+    assert line.startswith(f"X: {verdict}")
+    assert f"one-step {one_step}, two-step +2.0" in line
+
+
+def test_a_report_without_variants_says_so_and_how_to_get_them(written, monkeypatch):
     monkeypatch.setattr(report, "HELDOUT_SIZE", HELDOUT)
     reports = [report.evaluate_run(written.parent / "reasoning")]
-    section = report.render(reports).split("## Recursion ablation", 1)[1].split("\n## ", 1)[0]
+    text = report.render(reports)
+    section = text.split("## Does the architecture earn its place?", 1)[1].split("\n## ", 1)[0]
     assert "Not in this report" in section and "--ablation" in section
-    assert "Verdict" not in section and "| run | T_max |" not in section
+    assert "| run | model |" not in section and "**Recursion**" not in section

@@ -50,6 +50,29 @@ def test_all_is_the_specializations_seed_prompts_then_its_held_out_split_then_th
         suite_items("reasoning", "everything")
 
 
+def test_the_ablation_suite_puts_the_long_stories_evidence_beyond_the_given_distance(
+    tiny_checkpoint,
+):
+    """Every long story names its people last more than `beyond` tokens before its end (the
+    sentences after them are about other people) and fits in `room` tokens."""
+    tokenizer = cognate.load(tiny_checkpoint).tokenizer
+    beyond, room = 90, 400
+    items = suites.ablation_suite(tokenizer, beyond, room, per_group=8)
+    assert Counter(i.family for i in items) == {"one-step": 8, "two-step": 8, "long": 8}
+    people = {p.name for p in stories.story_people("test")}
+    named = 0
+    for item in (i for i in items if i.family == "long"):
+        ids, offsets = tokenizer.encode_with_offsets(item.prompt)
+        assert len(ids) <= room
+        question = item.prompt.rindex("Q: ")
+        asked = set(re.findall(r"[A-Z][a-z]+", item.prompt[question:])) & people
+        for name in asked:
+            last = item.prompt.rindex(name, 0, question)
+            assert sum(start >= last for start, _ in offsets) - 1 > beyond
+        named += bool(asked)
+    assert named >= 3
+
+
 def test_a_prompts_file_is_read(tmp_path):
     path = tmp_path / "prompts.jsonl"
     path.write_text(

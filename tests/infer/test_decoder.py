@@ -22,7 +22,8 @@ def make_model(with_random_taps):
     def make(config):
         model = with_random_taps(CognateModel(config)).eval()
         with torch.no_grad():
-            model.memory.decay_logit.zero_()
+            if model.memory is not None:
+                model.memory.decay_logit.zero_()
             for module in model.modules():
                 if isinstance(module, nn.RMSNorm):
                     module.weight.uniform_(0.5, 1.5)
@@ -100,6 +101,20 @@ def test_left_padded_batch_equals_each_prompt_alone(
         alone = model.infer(torch.cat([prompt, continuation[row]])[None], threshold=threshold)
         real = batch[row, longest - len(prompt) :]
         torch.testing.assert_close(real, alone.logits[0], rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("prompt_length", [3, 19])
+def test_cached_decoding_without_a_long_term_memory_equals_the_full_forward_pass(
+    small_config, prompt_length, batch, make_model
+):
+    model = make_model(dataclasses.replace(small_config, d_mem=0))
+    ids = torch.randint(0, small_config.vocab_size, (batch, 3 * small_config.window + 4))
+    prompt, continuation = ids[:, :prompt_length], ids[:, prompt_length:]
+    cached, cached_steps = decode_cached(model, prompt, continuation)
+    full = model.infer(ids)
+    torch.testing.assert_close(cached, full.logits, rtol=0, atol=1e-4)
+    assert torch.equal(cached_steps, full.steps)
 
 
 @pytest.mark.parametrize("recency_heads", [0, 2])

@@ -18,12 +18,13 @@ def _perturbed(ids: torch.Tensor, k: int, vocab: int) -> torch.Tensor:
     return changed
 
 
+@pytest.mark.parametrize("d_mem", [12, 0])  # 0: no long-term memory
 @pytest.mark.parametrize("recency_heads", [0, 2])
 @pytest.mark.parametrize("mode", ["train", "eval"])
 def test_changing_a_future_token_never_changes_earlier_logits(
-    small_config, mode, recency_heads, with_random_taps
+    small_config, mode, recency_heads, d_mem, with_random_taps
 ):
-    small_config = dataclasses.replace(small_config, recency_heads=recency_heads)
+    small_config = dataclasses.replace(small_config, recency_heads=recency_heads, d_mem=d_mem)
     model = with_random_taps(CognateModel(small_config)).train(mode == "train")
     length = 3 * small_config.window + 5
     ids = torch.randint(0, small_config.vocab_size, (3, length))
@@ -113,8 +114,9 @@ def test_same_input_twice_gives_identical_outputs_and_state_dict_is_batch_free(s
     assert all(name.endswith("inv_freq") for name, _ in model.named_buffers())
 
 
-def test_every_parameter_receives_a_gradient(small_config):
-    model = CognateModel(small_config)
+@pytest.mark.parametrize("d_mem", [12, 0])
+def test_every_parameter_receives_a_gradient(small_config, d_mem):
+    model = CognateModel(dataclasses.replace(small_config, d_mem=d_mem))
     ids = torch.randint(0, small_config.vocab_size, (4, 20))
     labels = torch.roll(ids, -1, dims=1)
     labels[:, :6] = IGNORE_INDEX
@@ -126,6 +128,48 @@ def test_every_parameter_receives_a_gradient(small_config):
     ]
     assert missing == []
     assert model.halting.proj.weight.grad.abs().sum() > 0
+
+
+def test_without_a_long_term_memory_the_gate_scales_h_alone_and_the_model_trains(small_config):
+    model = CognateModel(dataclasses.replace(small_config, d_mem=0))
+    assert model.memory is None
+    assert not [name for name, _ in model.named_parameters() if name.startswith("memory.")]
+    counts = model.parameter_counts()
+    assert counts["long-term memory"] == 0
+    with_memory = CognateModel(small_config).parameter_counts()
+    assert counts["MAG gate"] == with_memory["MAG gate"] - small_config.d_model**2
+    h = torch.randn(2, 5, small_config.d_model)
+    with torch.no_grad():
+        x, g = model.gate(h, None)
+    torch.testing.assert_close(x, g * h)
+    assert float(g.min()) > 0 and float(g.max()) < 1
+
+    ids = torch.randint(0, small_config.vocab_size, (4, 16))
+    labels = torch.roll(ids, -1, dims=1)
+    labels[:, -1] = IGNORE_INDEX
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(20):
+        out = model(ids, labels)
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+        losses.append(float(out.lm_loss))
+    assert losses[-1] < losses[0]
+
+
+def test_attention_reaches_exactly_attention_reach_positions_back(small_config, with_random_taps):
+    """Without the long-term memory, the last logits depend on the token `attention_reach`
+    positions back and on none before it."""
+    model = with_random_taps(CognateModel(dataclasses.replace(small_config, d_mem=0))).eval()
+    reach = small_config.attention_reach
+    ids = torch.randint(0, small_config.vocab_size, (2, reach + 6))
+    last = model.step_logits(ids)[:, :, -1]
+    farthest = ids.shape[1] - 1 - reach
+    beyond = model.step_logits(_perturbed(ids, farthest - 1, small_config.vocab_size))[:, :, -1]
+    within = model.step_logits(_perturbed(ids, farthest, small_config.vocab_size))[:, :, -1]
+    assert torch.equal(beyond, last)
+    assert not torch.equal(within, last)
 
 
 def test_training_output_reports_the_halting_steps_and_the_gate_of_its_targets(small_config):

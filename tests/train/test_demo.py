@@ -22,7 +22,8 @@ def recorded(monkeypatch) -> list[tuple]:
 
     def fake_train(options):
         calls.append(("train", options.spec, options.minutes, options.resume))
-        assert options.model_overrides == ({"t_max": 1} if options.out.name.endswith("t1") else {})
+        overrides = {run.name: run.overrides for run in demo.ABLATION}
+        assert options.model_overrides == overrides.get(options.out.name, {})
         options.out.mkdir(parents=True, exist_ok=True)
         (options.out / "final.json").write_text("{}")
 
@@ -115,14 +116,40 @@ def test_bad_budgets_and_process_counts_are_refused(
     assert recorded == []
 
 
-def test_the_ablation_trains_reasoning_without_recursion_and_reports_it(tmp_path, recorded):
+def test_the_ablation_trains_memory_without_each_part_for_memorys_minutes(tmp_path, recorded):
     demo.run_demo(tmp_path, minutes=30, console=Console(quiet=True), processes=1, ablation=True)
-    assert [c[1] for c in recorded if c[0] == "train"] == [*SPECIALIZATIONS, "reasoning"]
-    assert recorded[-1] == ("report", [*SPECIALIZATIONS, "reasoning-t1"], "REPORT.md")
+    trained = [(c[1], c[2]) for c in recorded if c[0] == "train"]
+    memory_minutes = pytest.approx(demo.training_minutes(30)["memory"])
+    assert trained[3:] == [("memory", memory_minutes), ("memory", memory_minutes)]
+    assert recorded[-1] == ("report", [*SPECIALIZATIONS, "memory-t1", "memory-noltm"], "REPORT.md")
 
     recorded.clear()
-    (tmp_path / "reasoning-t1" / "final.json").unlink()
+    for name in ("memory-t1", "memory-noltm"):
+        (tmp_path / name / "final.json").unlink()
     demo.run_demo(tmp_path, minutes=30, console=Console(quiet=True), processes=2, ablation=True)
-    [(_, command, _)] = [c for c in recorded if c[0] == "torchrun"]
-    assert command[command.index("--out") + 1] == str(tmp_path / "reasoning-t1")
-    assert command[command.index("--t-max") + 1] == "1"
+    launches = [c[1] for c in recorded if c[0] == "torchrun"]
+    options = [(c[c.index("--out") + 1], c[c.index("--spec") + 1], c[-2:]) for c in launches]
+    assert options == [
+        (str(tmp_path / "memory-t1"), "memory", ["--t-max", "1"]),
+        (str(tmp_path / "memory-noltm"), "memory", ["--d-mem", "0"]),
+    ]
+
+
+def test_the_ablation_runs_overrides_reach_the_model_through_cognate_train(
+    run_cli, tmp_path, monkeypatch
+):
+    """What `_train_in_processes` passes (--t-max 1, --d-mem 0) becomes the run's overrides."""
+    from cognate.train import trainer
+
+    given = []
+
+    def fake_train(options):
+        given.append(options.model_overrides)
+        return {"step": 0, "train_seconds": 0.0, "best": None}
+
+    monkeypatch.setattr(trainer, "train", fake_train)
+    for run in demo.ABLATION:
+        flags = [f for name, v in run.overrides.items() for f in (f"--{name.replace('_', '-')}", v)]
+        code, _, _ = run_cli("train", "--spec", run.spec, "--out", tmp_path / run.name, *flags)
+        assert code == 0
+    assert given == [run.overrides for run in demo.ABLATION]

@@ -4,7 +4,8 @@
 exact-match on data disjoint from the test split) on the seed prompts and the held-out test
 split, samples generations to check output health, compares ACT halting with all recursion
 steps, probes load time / tokens per second / peak memory in a fresh process, lists the
-checkpoints, and draws the loss, exact-match and ACT figures.
+checkpoints, and draws the loss, exact-match and ACT figures. Runs of one specialization that
+differ in parts of the model are compared on story questions (`cognate.evaluate.ablation`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from cognate.config import ModelConfig, get_specialization
 from cognate.data.datasets import eval_set
 from cognate.data.tasks import HELDOUT_TEMPLATES
 from cognate.errors import CognateError
+from cognate.evaluate import ablation
+from cognate.evaluate.ablation import AblationScores
 from cognate.evaluate.metrics import output_health
 from cognate.evaluate.performance import measure_in_subprocess
 from cognate.evaluate.suites import (
@@ -68,6 +71,8 @@ class ModelReport:
     inventory: list[dict[str, Any]]
     open_world: dict[str, float]  # exact-match per open-world question kind, and "all"
     figures: dict[str, str] = field(default_factory=dict)
+    # By decoding, when the report compares the run with others of its specialization
+    ablation_scores: dict[str, AblationScores] = field(default_factory=dict)
 
 
 def _groups(examples: list, results: list[PromptResult]) -> dict[str, float]:
@@ -247,7 +252,7 @@ def render(reports: list[ModelReport]) -> str:
         "",
     ]
     lines += _open_world(reports)
-    lines += _recursion_ablation(reports)
+    lines += ablation.section(reports)
     for r in reports:
         lines += _model_section(r)
     return "\n".join(lines) + "\n"
@@ -271,59 +276,6 @@ def _open_world(reports: list[ModelReport]) -> list[str]:
         cells = " | ".join(_pct(r.open_world.get(kind)) for r in reports)
         lines.append(f"| {'all' if kind == 'all' else kind} | {cells} |")
     return [*lines, ""]
-
-
-def _t_max(r: ModelReport) -> int:
-    return int(r.metadata["model_config"]["t_max"])
-
-
-def _recursion_ablation(reports: list[ModelReport]) -> list[str]:
-    """Runs of one specialization that differ in T_max: the recursion off (T_max 1) vs on."""
-    by_spec: dict[str, list[ModelReport]] = {}
-    for r in reports:
-        by_spec.setdefault(r.spec, []).append(r)
-    compared = {spec: runs for spec, runs in by_spec.items() if len({_t_max(r) for r in runs}) > 1}
-    heading = ["## Recursion ablation", ""]
-    if not compared:
-        return [
-            *heading,
-            "Not in this report: no specialization here was trained both with the recursion "
-            "off (T_max = 1) and on. `cognate demo --ablation` (`make demo "
-            "DEMO_ARGS=--ablation`) adds reasoning with T_max = 1 for the same minutes.",
-            "",
-        ]
-    lines = [
-        *heading,
-        "The same specialization trained with the recursion off (T_max = 1: one refinement of "
-        "y, no deep supervision) and on. *Trained*: the whole run (its `final` checkpoint); "
-        "the scores are those of the tested `best` checkpoint.",
-        "",
-        "| run | T_max | trained | steps | tested step | held-out exact-match | seed prompts "
-        "| tokens/s |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    verdicts = []
-    for spec, runs in compared.items():
-        for r in sorted(runs, key=_t_max):
-            final, _ = read_metadata(r.run_dir / "final")
-            lines.append(
-                f"| {r.run_dir.name} | {_t_max(r)} | {final.get('train_seconds', 0) / 60:.1f} min "
-                f"| {final.get('step')} | {r.metadata.get('step')} | {_pct(r.heldout['all'])} "
-                f"| {sum(x.correct for x in r.seed_results)}/{len(r.seed_results)} "
-                f"| {r.performance['tokens_per_second_halting']:.0f} |"
-            )
-        off = max((r for r in runs if _t_max(r) == 1), key=lambda r: r.heldout["all"], default=None)
-        on = max((r for r in runs if _t_max(r) > 1), key=lambda r: r.heldout["all"], default=None)
-        if off is not None and on is not None:
-            gain = 100 * (on.heldout["all"] - off.heldout["all"])
-            verdict = (
-                f"recursion helps {spec} by {gain:.1f} points"
-                if gain > 0
-                else f"recursion does not help {spec} at this scale ({gain:+.1f} points)"
-            )
-            verdicts.append(verdict)
-    lines += ["", ("Verdict: " + "; ".join(verdicts) + ".") if verdicts else "", ""]
-    return lines
 
 
 def _mixture_text(mixture: dict[str, float]) -> str:
@@ -461,5 +413,7 @@ def write_report(run_dirs: list[str | Path], out: str | Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     reports = [evaluate_run(run_dir, out.parent) for run_dir in run_dirs]
+    for r in ablation.compared(reports):
+        r.ablation_scores = ablation.measure(load(r.run_dir / TESTED))
     out.write_text(render(reports))
     return out

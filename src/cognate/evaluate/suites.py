@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -74,6 +75,61 @@ def open_suite(per_kind: int = OPEN_PER_KIND) -> list[TestItem]:
         for kind in kinds
         for e in (make(rng, "test", 1.0, kind) for _ in range(per_kind))
     ]
+
+
+ABLATION_GROUPS = ("one-step", "two-step", "long")
+ABLATION_DRAWS = 3  # stories drawn at most for one question, until one fits in a model's room
+
+
+def _long_story(seed: int, kind: str, tokenizer: Tokenizer, beyond: int) -> Example:
+    """A short test-split story whose question's evidence lies more than `beyond` tokens
+    back: `story_example` with the fewest filler sentences that takes (the same `seed` gives
+    the same story, whatever the filler)."""
+
+    def make(filler: int) -> Example:
+        return story_example(random.Random(seed), "test", 0.0, kind, filler)
+
+    story = make(0).prompt
+    evidence_end = len(tokenizer.encode(story[: story.rindex("Q: ")].rstrip()))
+
+    def far_enough(filler: int) -> bool:
+        return len(tokenizer.encode(make(filler).prompt)) - evidence_end > beyond
+
+    # The distance grows with the filler: search for the fewest sentences, from a guess (a
+    # sentence rarely takes more than 16 tokens).
+    low, high = 0, max(1, beyond // 16)
+    while not far_enough(high):
+        low, high = high, 2 * high
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if not far_enough(middle) else (low, middle)
+    return make(high)
+
+
+def ablation_suite(tokenizer: Tokenizer, beyond: int, room: int, per_group: int) -> list[TestItem]:
+    """Test-split story questions in `ABLATION_GROUPS` (the item's family), `per_group` each:
+    one-step and two-step kinds (`stories.ONE_STEP_KINDS`, `TWO_STEP_KINDS`), and long
+    stories of either whose evidence lies more than `beyond` tokens back (a model's
+    `attention_reach`: only its long-term memory carries it). Each story must fit in `room`
+    tokens (a model would lose the beginning of a longer one): a question takes the first of
+    `ABLATION_DRAWS` stories that does, or is left out."""
+    rng = random.Random(HELDOUT_SEED)
+    seeds = itertools.count(HELDOUT_SEED)  # a long story is drawn from a seed of its own
+
+    def draw(group: str, kind: str) -> Example:
+        if group == "long":
+            return _long_story(next(seeds), kind, tokenizer, beyond)
+        return story_example(rng, "test", 1.0, kind)
+
+    one, two = stories.ONE_STEP_KINDS, stories.TWO_STEP_KINDS
+    items = []
+    for group, kinds in {"one-step": one, "two-step": two, "long": one + two}.items():
+        for i in range(per_group):
+            tried = (draw(group, kinds[i % len(kinds)]) for _ in range(ABLATION_DRAWS))
+            example = next((e for e in tried if len(tokenizer.encode(e.prompt)) <= room), None)
+            if example is not None:
+                items.append(TestItem(example.prompt, example.answer, group))
+    return items
 
 
 def suite_items(spec: str, suite: str) -> list[TestItem]:

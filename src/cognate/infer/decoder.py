@@ -123,10 +123,12 @@ class Decoder:
             self.recency = model.recency_slopes.to(self.embed.device)
         self.eps = torch.tensor(self.config.norm_eps, device=self.embed.device)
         self.backbone_gain = model.backbone_norm.weight.detach()
-        decay = torch.sigmoid(model.memory.decay_logit.detach())
-        self.memory_decay, self.memory_inflow = decay, 1.0 - decay
-        self.memory_down = matvec([model.memory.down], quantize)
-        self.memory_up = matvec([model.memory.up], quantize)
+        self.memory = model.memory is not None
+        if self.memory:
+            decay = torch.sigmoid(model.memory.decay_logit.detach())
+            self.memory_decay, self.memory_inflow = decay, 1.0 - decay
+            self.memory_down = matvec([model.memory.down], quantize)
+            self.memory_up = matvec([model.memory.up], quantize)
         self.combine = matvec([model.gate.combine], quantize)
         self.to_gate = matvec([model.gate.to_gate], quantize)
         # Both read the gated x: the cross-attention's keys/values, then z_0 and y_0.
@@ -207,11 +209,15 @@ class Decoder:
 
         # LongTermMemory.step and MAGGate.forward, with the decoder's matrices
         h_in = h.to(dtype)
-        inflow = self.memory_inflow * self.memory_down(h_in)
-        state.memory = self.memory_decay * state.memory + inflow
-        m = self.memory_up(state.memory.to(dtype))
-        g = torch.sigmoid(self.to_gate(F.relu(self.combine(torch.cat([h_in, m], dim=-1)))))
-        x = (g * h + (1.0 - g) * m).to(dtype)
+        if self.memory:
+            inflow = self.memory_inflow * self.memory_down(h_in)
+            state.memory = self.memory_decay * state.memory + inflow
+            m = self.memory_up(state.memory.to(dtype))
+            g = torch.sigmoid(self.to_gate(F.relu(self.combine(torch.cat([h_in, m], dim=-1)))))
+            x = (g * h + (1.0 - g) * m).to(dtype)
+        else:
+            g = torch.sigmoid(self.to_gate(F.relu(self.combine(h_in))))
+            x = (g * h).to(dtype)
 
         cross, start = self.cross_kv_and_start(x).split(2 * config.d_model, dim=-1)
         if self.cross_kv_conv is not None:

@@ -3,6 +3,7 @@
     tokens -> embedding -> N x [RMSNorm -> sliding-window attention (RoPE) -> +res;
                                 RMSNorm -> SwiGLU -> +res] -> RMSNorm -> h        [B, L, D]
     h -> long-term memory -> m;   MAG gate: x = g * h + (1 - g) * m                 [B, L, D]
+         (d_mem = 0, an ablation: no memory; x = g * h)
     x -> recursion: (z, y) refined T times; step t predicts head(y_t), halts on q_t = sigma(w.z_t)
 
 The logits at position t predict token t + 1. The recursion is per position apart from its
@@ -150,10 +151,12 @@ class CognateModel(nn.Module):
         self.embed = nn.Embedding(config.vocab_size, config.d_model)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
         self.backbone_norm = RMSNorm(config.d_model, eps=config.norm_eps)
-        self.memory = LongTermMemory(
-            config.d_model, config.d_mem, config.ltm_decay_init, config.ltm_learnable_decay
-        )
-        self.gate = MAGGate(config.d_model)
+        self.memory = None
+        if config.d_mem:
+            self.memory = LongTermMemory(
+                config.d_model, config.d_mem, config.ltm_decay_init, config.ltm_learnable_decay
+            )
+        self.gate = MAGGate(config.d_model, with_memory=self.memory is not None)
         self.recursion = Recursion(
             config.d_model,
             config.n_heads,
@@ -214,8 +217,11 @@ class CognateModel(nn.Module):
             layer_kv.append(kv)
             projections.append(projected)
         h = self.backbone_norm(h)
-        starts = _segment_starts(segments) if segments is not None else None
-        m, memory_state = self.memory(h, valid=valid, segment_starts=starts)
+        if self.memory is None:  # the decode state keeps an empty memory [B, 0]
+            m, memory_state = None, torch.zeros(len(h), 0, device=h.device)
+        else:
+            starts = _segment_starts(segments) if segments is not None else None
+            m, memory_state = self.memory(h, valid=valid, segment_starts=starts)
         x, g = self.gate(h, m)
         cross_kv, projected = self.recursion.cross_attn.keys_values(x, cos, sin, earlier)
         projections.append(projected)
@@ -379,7 +385,7 @@ class CognateModel(nn.Module):
         groups = {
             "embedding (tied LM head)": [self.embed],
             "backbone layers": [self.blocks, self.backbone_norm],
-            "long-term memory": [self.memory],
+            "long-term memory": [self.memory] if self.memory is not None else [],
             "MAG gate": [self.gate],
             "TRM recursion": [self.recursion, self.head_norm],
             "ACT head": [self.halting],

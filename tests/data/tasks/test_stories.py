@@ -398,6 +398,23 @@ def test_same_seed_same_examples() -> None:
     assert draw(5) != draw(6)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_filler_sentences_about_other_people_push_the_story_back_and_change_no_answer(kind):
+    filler = 25
+    for seed in range(6):
+        short = story_example(random.Random(seed), "test", 0.0, kind)
+        long = story_example(random.Random(seed), "test", 0.0, kind, filler=filler)
+        question = short.prompt.rindex("Q: ")
+        story = short.prompt[:question].rstrip()
+        between = long.prompt[len(story) : long.prompt.rindex("Q: ")]
+        assert long.prompt.startswith(story) and long.prompt.endswith(short.prompt[question:])
+        reader, answer = read(long)
+        assert answer == long.answer == short.answer
+        assert reader.sentences >= read(short)[0].sentences + filler
+        people = set(re.findall(NAME, story)) & set(female())
+        assert people and not people & set(re.findall(NAME, between))
+
+
 def test_kinds_are_drawn_evenly_and_answers_balanced() -> None:
     rng = random.Random(1)
     drawn = [story_example(rng, "train", rng.random()) for _ in range(2_000)]

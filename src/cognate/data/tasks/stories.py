@@ -55,6 +55,11 @@ KINDS: tuple[str, ...] = (
     "before_person",  # Where was Mary before the kitchen? -> the place before her last visit
     "before_object",  # Where was the apple before the kitchen?
 )
+# Kinds answered by one sentence of the story, and kinds that chain two facts (who carries the
+# object and where they went; the latest arrival and the place before it). `count` and
+# `carrying` gather several sentences: neither.
+ONE_STEP_KINDS = ("where_person", "is_in", "giver", "receiver", "given")
+TWO_STEP_KINDS = ("where_object", "before_person", "before_object")
 
 EASY_SENTENCES = 5  # the longest story at difficulty 0
 MAX_SENTENCES = 20  # ... and at difficulty 1
@@ -751,12 +756,32 @@ def _world(rng: random.Random, split: str, difficulty: float, min_objects: int) 
     return _World(tuple(people), places, _nouns(rng, split, words.objects, n_objects, taken))
 
 
+def _bystanders(
+    rng: random.Random, split: str, world: _World, sentences: int
+) -> list[tuple[bool, str, int]]:
+    """`sentences` lines of other people moving among the world's places: they never meet
+    its people nor touch its objects, so they change no answer about them."""
+    others = [p for p in story_people(split) if p.name not in world.people]
+    story = _Story(rng, split, _World(tuple(rng.sample(others, 3)), world.places, ()), kind="")
+    while story.sentences < sentences:
+        story.step()
+    return story.lines
+
+
 def story_example(
-    rng: random.Random, split: str, difficulty: float = 1.0, kind: str | None = None
+    rng: random.Random,
+    split: str,
+    difficulty: float = 1.0,
+    kind: str | None = None,
+    filler: int = 0,
 ) -> Example:
     """A story of `split` and one question about its end: of `kind`, or of a kind drawn
     uniformly from `KINDS`. `difficulty` in [0, 1] raises the length (up to `EASY_SENTENCES`
-    at 0, `MAX_SENTENCES` at 1) and the number of people, places and objects."""
+    at 0, `MAX_SENTENCES` at 1) and the number of people, places and objects.
+
+    `filler` sentences about other people (`_bystanders`) stand between the story and its
+    question, so the question's evidence lies at least that far back. They are drawn last:
+    the same `rng` state gives the same story before them, whatever their number."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
     if not 0.0 <= difficulty <= 1.0:
@@ -787,7 +812,9 @@ def story_example(
         if asked is None:
             continue
         phrasing, question, answer = asked
-        text, separator, earlier_answers = story.text(_layout(rng))
+        layout = _layout(rng)
+        story.lines += _bystanders(rng, split, story.world, filler) if filler else []
+        text, separator, earlier_answers = story.text(layout)
         prompt = f"{text}{separator}{question}"
         digest = hashlib.blake2b(prompt.encode(), digest_size=8).hexdigest()
         key = f"{NAME}|{kind}|{digest}"
