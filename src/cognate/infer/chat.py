@@ -53,21 +53,30 @@ class ChatSession:
             return self._command(line)
         question = as_question(line)
         if question is None:
-            self.history.append(line)
+            self.tell(line)
             return None
         answer = self._answer(question)
         self.remember(question, answer)
         return answer
 
+    def tell(self, statements: str) -> None:
+        """Add statements to the history."""
+        self.history.append(statements)
+
     def remember(self, question: str, answer: str) -> None:
         """Add a question and its answer to the history."""
         self.history.append(f"{question} {answer}".rstrip())
 
+    def carried(self, question: str) -> list[str]:
+        """The history entries a question is asked after."""
+        return list(self.history)
+
     def prompt_for(self, question: str) -> str:
-        """The history and the question as one prompt, dropping the oldest entries that do not
-        fit the model's context (what is left of a too long question is cut by `generate`)."""
+        """The carried history and the question as one prompt, dropping the oldest entries that
+        do not fit the model's context (what is left of a too long question is cut by
+        `generate`)."""
         room = self.bundle.config.max_seq_len - self.sampling.max_new_tokens
-        history = list(self.history)
+        history = self.carried(question)
         prompt = " ".join([*history, question])
         while history and len(self.bundle.tokenizer.encode(prompt)) > room:
             history.pop(0)
