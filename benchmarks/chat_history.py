@@ -10,7 +10,6 @@ same questions fresh. Prints a Markdown table and writes it to benchmarks/result
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 from cognate.evaluate import transcripts as chat_suite
@@ -25,40 +24,35 @@ class Everything(chat.ChatSession):
     """Every statement and every answered question (the rule before issue 32)."""
 
     def carried(self, question: str) -> list[str]:
-        return list(self.history)
+        return [entry.text for entry in self.history]
 
 
 class StatementsOnly(chat.ChatSession):
     """Every statement; answered questions are forgotten."""
 
     def carried(self, question: str) -> list[str]:
-        return [entry for entry in self.history if not entry.startswith("Q: ")]
+        return [entry.text for entry in self.history if not entry.answered]
 
 
 class Nothing(chat.ChatSession):
-    """Every question asked fresh (the floor for questions that need statements)."""
+    """Every question asked alone (the floor for questions that need statements)."""
 
     def carried(self, question: str) -> list[str]:
         return []
 
 
-class Relevant(chat.ChatSession):
-    """The entries that share a content word with the question (a run of statements counts as
-    one); none: the question is asked fresh; a question without content words (\"How many
-    now?\") gets everything."""
+class AboutItOnly(chat.ChatSession):
+    """ChatSession's rule without its first part: questions with numbers get history too."""
 
     def carried(self, question: str) -> list[str]:
-        words = chat_suite.content_words(question.removeprefix("Q: ").removesuffix("A:"))
-        if not words:
-            return list(self.history)
-        return [entry for entry in self.history if words & chat_suite.content_words(entry)]
+        return self.about(question)
 
 
-class NumbersStandAlone(chat.ChatSession):
-    """A question with a number in it is asked fresh; any other gets everything."""
+class EntryByEntry(chat.ChatSession):
+    """ChatSession's rule with each statement judged on its own, not by runs."""
 
-    def carried(self, question: str) -> list[str]:
-        return [] if re.search(r"\d", question) else list(self.history)
+    def _runs(self) -> list[list[chat.Entry]]:
+        return [[entry] for entry in self.history]
 
 
 RULES = {
@@ -66,8 +60,8 @@ RULES = {
     "everything": Everything,
     "statements only": StatementsOnly,
     "nothing": Nothing,
-    "relevant": Relevant,
-    "numbers stand alone": NumbersStandAlone,
+    "about it only": AboutItOnly,
+    "entry by entry": EntryByEntry,
 }
 
 

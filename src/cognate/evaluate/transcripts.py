@@ -22,24 +22,15 @@ difference is what the conversation costs (`cognate.evaluate.suites.run_transcri
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cognate.config import get_specialization
 from cognate.data.tasks import Example, sample_mixture
+from cognate.infer.chat import content_words
 
 EPISODES = 4  # examples per transcript
 _MAX_TRIES = 1_000
-
-# Words that say nothing about what a question is about (they never make two episodes clash).
-_FUNCTION_WORDS = """
-    a an the is are was were be been of in on at to for from with by and or but not no yes what
-    which who whom whose where when why how many much does do did has have had now it its this
-    that there then he she they him her them his their please name tell me you know count can
-    could will would right
-"""
-FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 
 
 @dataclass(frozen=True)
@@ -62,10 +53,6 @@ def split_prompt(prompt: str) -> tuple[str, str]:
     """An example's prompt as (its statements, maybe empty; its question "Q: ... A:")."""
     statements, _, question = prompt.rpartition("Q: ")
     return statements.strip(), f"Q: {question}"
-
-
-def content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in FUNCTION_WORDS}
 
 
 def topic_words(example: Example) -> set[str]:
