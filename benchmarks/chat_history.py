@@ -55,6 +55,31 @@ class EntryByEntry(chat.ChatSession):
         return [[entry] for entry in self.history]
 
 
+class RunsOfStatements(chat.ChatSession):
+    """ChatSession's rule with all consecutive statements judged together."""
+
+    def _runs(self) -> list[list[chat.Entry]]:
+        runs: list[list[chat.Entry]] = []
+        for entry in self.history:
+            if runs and not entry.answered and not runs[-1][-1].answered:
+                runs[-1].append(entry)
+            else:
+                runs.append([entry])
+        return runs
+
+
+class WithEarlierAnswers(chat.ChatSession):
+    """ChatSession's rule, also carrying earlier answers that share a content word."""
+
+    def about(self, question: str) -> list[str]:
+        words, carried = chat.content_words(question), set(super().about(question))
+        return [
+            entry.text
+            for entry in self.history
+            if entry.text in carried or (entry.answered and words & chat.content_words(entry.text))
+        ]
+
+
 RULES = {
     "ChatSession": chat.ChatSession,
     "everything": Everything,
@@ -62,6 +87,8 @@ RULES = {
     "nothing": Nothing,
     "about it only": AboutItOnly,
     "entry by entry": EntryByEntry,
+    "runs of statements": RunsOfStatements,
+    "with earlier answers": WithEarlierAnswers,
 }
 
 
