@@ -85,9 +85,9 @@ RULES = {
     "everything": Everything,
     "statements only": StatementsOnly,
     "nothing": Nothing,
-    "about it only": AboutItOnly,
+    "no two-numbers rule": AboutItOnly,
     "entry by entry": EntryByEntry,
-    "runs of statements": RunsOfStatements,
+    "consecutive statements one topic": RunsOfStatements,
     "with earlier answers": WithEarlierAnswers,
 }
 
