@@ -227,7 +227,8 @@ def test(
         str,
         typer.Option(
             help="seed (the report's 3 prompts), heldout (the model's test split), open "
-            "(stories and word problems of words never trained on) or all."
+            "(stories and word problems of words never trained on), chat (test-split questions "
+            "asked inside multi-turn chats, and fresh) or all."
         ),
     ] = "all",
     prompts: Annotated[
@@ -239,15 +240,23 @@ def test(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Score greedy answers by exact match: Prompt / Expected / Actual, then the rate."""
-    from cognate.evaluate.suites import exact_match, read_prompts_file, run_items, suite_items
+    from cognate.evaluate.suites import (
+        chat_scores,
+        exact_match,
+        plays_chat,
+        read_prompts_file,
+        run_items,
+        suite_items,
+    )
     from cognate.infer.bundle import load
 
     bundle = load(checkpoint)
-    if prompts is not None:
-        items = read_prompts_file(prompts)
-    else:
-        items = suite_items(spec or bundle.metadata.get("run", {}).get("spec", "reasoning"), suite)
+    spec = spec or bundle.metadata.get("run", {}).get("spec", "reasoning")
+    items = read_prompts_file(prompts) if prompts is not None else suite_items(spec, suite)
     results = run_items(bundle.model, bundle.tokenizer, items)
+    chat = chat_scores(bundle, spec) if prompts is None and plays_chat(suite) else None
+    if chat is not None:
+        results += chat.in_chat
     rate = exact_match(results)
     if as_json:
         payload = {
@@ -261,6 +270,12 @@ def test(
             ],
             "exact_match": rate,
         }
+        if chat is not None:
+            payload["chat"] = {
+                "questions": len(chat.in_chat),
+                "in_chat_exact_match": exact_match(chat.in_chat),
+                "fresh_exact_match": exact_match(chat.fresh),
+            }
         print(json.dumps(payload))
         return
     for r in results:
@@ -272,6 +287,12 @@ def test(
         steps = f"          {mark}  (ACT steps per token: {r.act_steps})\n"
         console.print(steps, highlight=False, soft_wrap=True)
     console.print(f"exact match: {sum(r.correct for r in results)}/{len(results)} = {rate:.1%}")
+    if chat is not None:
+        console.print(
+            f"chat: {len(chat.in_chat)} questions inside transcripts "
+            f"{exact_match(chat.in_chat):.1%} vs the same questions fresh "
+            f"{exact_match(chat.fresh):.1%}"
+        )
 
 
 TemperatureOption = Annotated[float, typer.Option(help="Sampling temperature; 0 = greedy.")]

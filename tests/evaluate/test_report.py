@@ -10,12 +10,19 @@ from cognate import load
 from cognate.config import get_specialization
 from cognate.data.datasets import eval_set
 from cognate.evaluate import ablation, report
-from cognate.evaluate.suites import exact_match, examples_to_items, run_items, seed_suite
+from cognate.evaluate.suites import (
+    chat_scores,
+    exact_match,
+    examples_to_items,
+    run_items,
+    seed_suite,
+)
 from cognate.train.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 HELDOUT = 8  # held-out examples per model: enough to check the figures, few enough to be fast
+CHATS = 2  # chat transcripts per model
 
 
 RUNS = {  # the variants of reasoning the report compares
@@ -37,6 +44,7 @@ def written(tmp_path_factory, tiny_run) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(report, "HELDOUT_SIZE", HELDOUT)
         patch.setattr(ablation, "PER_GROUP", PER_GROUP)
+        patch.setattr(report, "CHAT_TRANSCRIPTS", CHATS)
         return report.write_report([root / name for name in RUNS], root / "REPORT.md")
 
 
@@ -64,6 +72,15 @@ def test_the_summary_holds_what_testing_the_checkpoint_gives(written, name):
     assert (
         "training drew arithmetic 50%, word_problems 50%; the test split draws arithmetic" in text
     )
+
+
+def test_the_chat_table_holds_each_models_questions_inside_transcripts_and_fresh(written):
+    section = written.read_text().split("## Chat\n", 1)[1].split("\n## ", 1)[0]
+    for name in ("reasoning", "reasoning-t1"):
+        scores = chat_scores(load(written.parent / name / "best"), "reasoning", CHATS)
+        in_chat, fresh = exact_match(scores.in_chat), exact_match(scores.fresh)
+        row = f"| {name} | {len(scores.fresh)} | {100 * in_chat:.1f}% | {100 * fresh:.1f}% |"
+        assert row in section.splitlines()
 
 
 def test_each_model_has_its_figures_inventory_and_act_section(written):

@@ -15,7 +15,7 @@ def bundle(tiny_checkpoint):
 def asked(bundle, *messages: tuple[str, str]) -> tuple[list[str], str | None]:
     session = ChatSession(bundle)
     question = chat_question(session, [Message(role=r, content=c) for r, c in messages])
-    return session.history, question
+    return [entry.text for entry in session.history], question
 
 
 def test_statements_become_context_and_the_last_question_is_asked(bundle):

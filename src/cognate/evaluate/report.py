@@ -2,10 +2,11 @@
 
 `write_report(run_dirs, out)` tests each run's `best` checkpoint (selected by validation
 exact-match on data disjoint from the test split) on the seed prompts and the held-out test
-split, samples generations to check output health, compares ACT halting with all recursion
-steps, probes load time / tokens per second / peak memory in a fresh process, lists the
-checkpoints, and draws the loss, exact-match and ACT figures. Runs of one specialization that
-differ in parts of the model are compared on story questions (`cognate.evaluate.ablation`).
+split, asks test questions inside chat transcripts and fresh, samples generations to check
+output health, compares ACT halting with all recursion steps, probes load time / tokens per
+second / peak memory in a fresh process, lists the checkpoints, and draws the loss,
+exact-match and ACT figures. Runs of one specialization that differ in parts of the model are
+compared on story questions (`cognate.evaluate.ablation`).
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ from cognate.evaluate.ablation import AblationScores
 from cognate.evaluate.metrics import output_health
 from cognate.evaluate.performance import measure_in_subprocess
 from cognate.evaluate.suites import (
+    CHAT_TRANSCRIPTS,
     HELDOUT_SEED,
     HELDOUT_SIZE,
     OPEN_PER_KIND,
     PromptResult,
+    chat_scores,
     exact_match,
     exact_match_by_family,
     examples_to_items,
@@ -42,6 +45,7 @@ from cognate.evaluate.suites import (
     run_items,
     seed_suite,
 )
+from cognate.evaluate.transcripts import EPISODES
 from cognate.infer.bundle import load
 from cognate.infer.sampling import HEALTH, SCORING_ALL_STEPS
 from cognate.model import CognateModel
@@ -70,6 +74,7 @@ class ModelReport:
     performance: dict[str, Any]
     inventory: list[dict[str, Any]]
     open_world: dict[str, float]  # exact-match per open-world question kind, and "all"
+    chat: dict[str, float]  # questions, and exact-match inside transcripts and fresh
     figures: dict[str, str] = field(default_factory=dict)
     # By decoding, when the report compares the run with others of its specialization
     ablation_scores: dict[str, AblationScores] = field(default_factory=dict)
@@ -182,6 +187,7 @@ def evaluate_run(run_dir: str | Path, figures_dir: Path | None = None) -> ModelR
     with warnings.catch_warnings():  # the section says that long prompts are cut
         warnings.filterwarnings("ignore", ".*truncated from the left")
         open_results = run_items(bundle.model, bundle.tokenizer, open_suite())
+    chat = chat_scores(bundle, spec, CHAT_TRANSCRIPTS)
     test_seconds = time.perf_counter() - started
     steps = [s for r in results for s in r.act_steps]
     steps_tensor = torch.tensor(steps, dtype=torch.float) if steps else torch.zeros(1)
@@ -204,6 +210,11 @@ def evaluate_run(run_dir: str | Path, figures_dir: Path | None = None) -> ModelR
         performance=measure_in_subprocess(checkpoint),
         inventory=_inventory(run_dir),
         open_world={"all": exact_match(open_results), **exact_match_by_family(open_results)},
+        chat={
+            "questions": len(chat.in_chat),
+            "in_chat": exact_match(chat.in_chat),
+            "fresh": exact_match(chat.fresh),
+        },
     )
     if figures_dir is not None:
         report.figures = _plot(report, records, figures_dir)
@@ -252,6 +263,7 @@ def render(reports: list[ModelReport]) -> str:
         "",
     ]
     lines += _open_world(reports)
+    lines += _chat(reports)
     lines += ablation.section(reports)
     for r in reports:
         lines += _model_section(r)
@@ -275,6 +287,27 @@ def _open_world(reports: list[ModelReport]) -> list[str]:
     for kind in reports[0].open_world if reports else ():
         cells = " | ".join(_pct(r.open_world.get(kind)) for r in reports)
         lines.append(f"| {'all' if kind == 'all' else kind} | {cells} |")
+    return [*lines, ""]
+
+
+def _chat(reports: list[ModelReport]) -> list[str]:
+    """Every model's own test-split questions asked inside multi-turn chats and fresh."""
+    lines = [
+        "## Chat",
+        "",
+        f"Each model's test-split questions asked inside chat transcripts of {EPISODES} "
+        "interleaved examples (statements, then questions, after other examples' statements "
+        "and the model's own earlier answers, as `cognate chat` asks them) and the same "
+        "questions as fresh prompts (`cognate test CKPT --suite chat`).",
+        "",
+        "| model | questions | inside transcripts | fresh |",
+        "|---|---|---|---|",
+    ]
+    for r in reports:
+        lines.append(
+            f"| {r.run_dir.name} | {r.chat['questions']:.0f} | {_pct(r.chat['in_chat'])} "
+            f"| {_pct(r.chat['fresh'])} |"
+        )
     return [*lines, ""]
 
 

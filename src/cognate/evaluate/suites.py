@@ -1,4 +1,8 @@
-"""Test suites and the one decoding + scoring path shared by validation and `cognate test`."""
+"""Test suites and the one decoding + scoring path shared by validation and `cognate test`.
+
+Suites of prompts (seed, heldout, open) are lists of `TestItem`s; the chat suite is played:
+transcripts whose questions are asked inside a `ChatSession` and fresh (`run_transcripts`).
+"""
 
 from __future__ import annotations
 
@@ -19,13 +23,17 @@ from cognate.data.tasks.stories import story_example
 from cognate.data.tokenizer import Tokenizer
 from cognate.errors import CognateError
 from cognate.evaluate.metrics import is_correct
+from cognate.evaluate.transcripts import Transcript, chat_transcripts
+from cognate.infer.bundle import Bundle
+from cognate.infer.chat import ChatSession
 from cognate.infer.generate import generate
 from cognate.infer.sampling import SCORING, Sampling
 from cognate.model import CognateModel
 
-SUITES = ("seed", "heldout", "open", "all")
+SUITES = ("seed", "heldout", "open", "chat", "all")
 HELDOUT_SIZE = 200
 OPEN_PER_KIND = 20  # open-world questions of each kind
+CHAT_TRANSCRIPTS = 30  # transcripts of the chat suite
 HELDOUT_SEED = 20_251_017  # the seed report's date: a fixed test set for every run
 
 
@@ -133,6 +141,7 @@ def ablation_suite(tokenizer: Tokenizer, beyond: int, room: int, per_group: int)
 
 
 def suite_items(spec: str, suite: str) -> list[TestItem]:
+    """The prompts of a suite (none of the chat suite's: `plays_chat`)."""
     if suite not in SUITES:
         raise CognateError(f"unknown suite {suite!r}; choose one of: {', '.join(SUITES)}")
     items = []
@@ -143,6 +152,10 @@ def suite_items(spec: str, suite: str) -> list[TestItem]:
     if suite in ("open", "all"):
         items += open_suite()
     return items
+
+
+def plays_chat(suite: str) -> bool:
+    return suite in ("chat", "all")
 
 
 def read_prompts_file(path: str | Path) -> list[TestItem]:
@@ -200,3 +213,53 @@ def exact_match_by_family(results: Sequence[PromptResult]) -> dict[str, float]:
     for result in results:
         groups[result.family].append(result)
     return {family: exact_match(group) for family, group in sorted(groups.items())}
+
+
+@dataclass
+class ChatScores:
+    """Every question of a set of transcripts, answered inside its chat and fresh."""
+
+    in_chat: list[PromptResult]  # prompt: what the session sent
+    fresh: list[PromptResult]  # prompt: the example's own prompt
+
+
+def run_transcripts(
+    bundle: Bundle,
+    transcripts: Sequence[Transcript],
+    batch_size: int = 32,
+    session_type: type[ChatSession] = ChatSession,
+) -> ChatScores:
+    """Play every transcript through its own greedy session (the transcripts' n-th turns are
+    answered together), then ask each question fresh."""
+    sessions = [session_type(bundle, SCORING) for _ in transcripts]
+    in_chat: dict[tuple[int, int], PromptResult] = {}
+    for position in range(max(map(len, transcripts), default=0)):
+        asked: list[tuple[int, TestItem]] = []
+        for index, (transcript, session) in enumerate(zip(transcripts, sessions, strict=True)):
+            if position >= len(transcript):
+                continue
+            turn = transcript[position]
+            if turn.example is None:
+                session.tell(turn.text)
+            else:
+                prompt = session.prompt_for(turn.text)
+                asked.append((index, TestItem(prompt, turn.example.answer, turn.example.family)))
+        if not asked:
+            continue
+        results = run_items(bundle.model, bundle.tokenizer, [item for _, item in asked], batch_size)
+        for (index, _), result in zip(asked, results, strict=True):
+            sessions[index].remember(transcripts[index][position].text, result.output.strip())
+            in_chat[index, position] = result
+    questions = [turn.example for t in transcripts for turn in t if turn.example is not None]
+    fresh = run_items(
+        bundle.model,
+        bundle.tokenizer,
+        [TestItem(e.prompt, e.answer, e.family) for e in questions],
+        batch_size,
+    )
+    return ChatScores([in_chat[key] for key in sorted(in_chat)], fresh)
+
+
+def chat_scores(bundle: Bundle, spec: str, transcripts: int = CHAT_TRANSCRIPTS) -> ChatScores:
+    """The chat suite of a specialization: the same transcripts for every model of `spec`."""
+    return run_transcripts(bundle, chat_transcripts(spec, transcripts, HELDOUT_SEED))

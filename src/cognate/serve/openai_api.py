@@ -229,11 +229,11 @@ def chat_question(session: ChatSession, messages: list[Message]) -> str | None:
             continue
         for line in filter(None, map(str.strip, message.text.splitlines())):
             if asked is not None:  # a question that got no answer stays as it was typed
-                session.history.append(asked[0])
+                session.tell(asked[0])
             question = as_question(line)
             asked = None if question is None else (line, question)
             if question is None:
-                session.history.append(line)
+                session.tell(line)
     return None if asked is None else asked[1]
 
 
@@ -245,7 +245,7 @@ def chat_choice(run: ServedRun, body: ChatRequest) -> Choice:
     session = ChatSession(run.bundle, Sampling(max_new_tokens=requested or Sampling.max_new_tokens))
     question = chat_question(session, body.messages)
     if question is None:
-        prompt = " ".join(session.history)
+        prompt = " ".join(entry.text for entry in session.history)
         return Choice(tokenizer.encode(prompt), None, context_only=True)
     ids = tokenizer.encode(session.prompt_for(question))
     max_new = fitted_max_tokens(run, len(ids), requested, "messages")
