@@ -11,10 +11,11 @@ from cognate.config import (
     model_config,
 )
 from cognate.errors import CognateError
+from cognate.train.options import with_specialization_defaults
 
 # ModelConfig fields a Specialization may set; model_config keeps every other from the preset
 SET_BY_A_SPECIALIZATION = {"act_threshold", "d_mem", "t_max", "micro_steps", "kv_conv_width"}
-SET_BY_A_SPECIALIZATION |= {"conv_queries", "recency_heads"}
+SET_BY_A_SPECIALIZATION |= {"conv_queries", "recency_heads", "window"}
 
 
 @pytest.mark.parametrize("spec", SPECIALIZATIONS)
@@ -28,9 +29,18 @@ def test_a_specialization_applies_what_it_sets_and_keeps_the_rest_of_the_preset(
     short_conv = s.short_conv or (preset.kv_conv_width, preset.conv_queries)
     assert (config.kv_conv_width, config.conv_queries) == short_conv
     assert config.recency_heads == (s.recency_heads or preset.recency_heads)
+    assert config.window == (s.window or preset.window)
     for field in dataclasses.fields(ModelConfig):
         if field.name not in SET_BY_A_SPECIALIZATION:
             assert getattr(config, field.name) == getattr(preset, field.name), field.name
+
+
+def test_a_run_takes_the_specializations_training_defaults_unless_it_sets_its_own():
+    memory = dataclasses.replace(get_specialization("memory"), lr=0.02, batch_size=8, max_len=64)
+    config = with_specialization_defaults(TrainConfig(), memory)
+    assert (config.lr, config.batch_size, config.max_len) == (0.02, 8, 64)
+    own = TrainConfig(lr=0.001, batch_size=4, max_len=32)
+    assert with_specialization_defaults(own, memory) == own
 
 
 def test_explicit_overrides_win_over_the_specialization():

@@ -158,6 +158,8 @@ class Specialization:
     d_mem_factor: float  # multiplies the preset's d_mem
     lr: float = 3e-3  # peak learning rate when the run does not set one
     batch_size: int = 32  # rows per step (TrainConfig.batch_size) when the run does not set one
+    max_len: int = 128  # tokens per training row (TrainConfig.max_len) when the run sets none
+    window: int | None = None  # attention window when it differs from the preset's
     # Recursion depth (T_max x micro-steps) when it differs from the preset's: a shallower
     # recursion trains more steps in the same minutes (benchmarks/RESULTS.md).
     recursion: tuple[int, int] | None = None
@@ -254,6 +256,8 @@ def model_config(preset: str, spec: str | None = None, **overrides: Any) -> Mode
             config = dataclasses.replace(config, t_max=t_max, micro_steps=micro_steps)
         if s.recency_heads:
             config = dataclasses.replace(config, recency_heads=s.recency_heads)
+        if s.window is not None:
+            config = dataclasses.replace(config, window=s.window)
         if s.short_conv is not None:
             width, queries = s.short_conv
             config = dataclasses.replace(config, kv_conv_width=width, conv_queries=queries)
@@ -279,7 +283,7 @@ class TrainConfig:
     ema_decay: float = 0.99
     optimizer: str = "muon"  # MuGrokfast without its filter: see benchmarks/results/optimizers.md
     precision: str = "auto"  # bf16 autocast where the hardware has fast bf16, else fp32
-    max_len: int = 128  # longest training row in tokens
+    max_len: int | None = None  # longest training row in tokens; None: the specialization's
     curriculum: float = 0.3  # share of the budget over which task difficulty rises to full
     eval_every: int = 500  # steps between validations (each epoch end validates too)
     eval_examples: int = 200
@@ -302,7 +306,7 @@ class TrainConfig:
             raise CognateError(
                 f"unknown precision {self.precision!r}; choose one of: {', '.join(PRECISIONS)}"
             )
-        positive = ("batch_size", "grad_accum", "eval_every", "save_every", "log_every")
+        positive = ("batch_size", "max_len", "grad_accum", "eval_every", "save_every", "log_every")
         for name in positive:
             value = getattr(self, name)
             if value is not None and value < 1:

@@ -50,7 +50,9 @@ class TrainOptions:
 def with_specialization_defaults(
     config: TrainConfig, specialization: Specialization
 ) -> TrainConfig:
-    """`config` with the specialization's learning rate and batch size where it gives none."""
+    """`config` with the specialization's learning rate, batch size and row length where it
+    gives none."""
     lr = specialization.lr if config.lr is None else config.lr
     batch_size = specialization.batch_size if config.batch_size is None else config.batch_size
-    return replace(config, lr=lr, batch_size=batch_size)
+    max_len = specialization.max_len if config.max_len is None else config.max_len
+    return replace(config, lr=lr, batch_size=batch_size, max_len=max_len)
