@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,7 @@ from cognate.data.tasks.lexicon import OBJECTS, PLACES, lexicon
 from cognate.data.tasks.stories import story_example
 from cognate.data.tasks.vocabulary import name_pool
 from cognate.data.tokenizer import Tokenizer
+from cognate.evaluate.metrics import normalize_output
 from cognate.evaluate.suites import HELDOUT_SEED, PromptResult, TestItem, run_items
 from cognate.infer.sampling import SCORING
 
@@ -201,6 +203,51 @@ def copy_table(counts: Tally, rows: Iterable[str], first: str) -> str:
     return "\n".join(lines)
 
 
+OUTCOMES = (
+    "right",
+    "another word of the story",  # copied, but the wrong word: memory, not spelling
+    "the answer's first token, then astray",  # began to copy the word and lost it
+    "words not in the story",  # a word remembered from training, or made up
+    "nothing",
+)
+
+
+def outcome(question: CopyQuestion, result: PromptResult, tokenizer: Tokenizer) -> str:
+    """What the model answered, of OUTCOMES."""
+    if result.correct:
+        return OUTCOMES[0]
+    said = normalize_output(result.output).strip(" .,;:!?")
+    if not said:
+        return OUTCOMES[4]
+    if re.search(rf"\b{re.escape(said)}\b", question.item.prompt.lower()):
+        return OUTCOMES[1]
+    started = said.startswith(first_piece(question.item.expected, tokenizer))
+    return OUTCOMES[2] if started else OUTCOMES[3]
+
+
+def first_piece(word: str, tokenizer: Tokenizer) -> str:
+    """The text of a word's first token, lower-case (its first two if the first is the space)."""
+    ids = tokenizer.encode(word)
+    return next(
+        t for n in range(1, len(ids) + 1) if (t := tokenizer.decode(ids[:n]).strip().lower())
+    )
+
+
+def outcome_table(outcomes: Sequence[str], questions: Sequence[CopyQuestion]) -> str:
+    asked = Counter(q.source for q in questions)
+    counts = Counter(zip(outcomes, (q.source for q in questions), strict=True))
+    lines = [f"| answer | {' | '.join(SOURCES)} |", "|---|" + "---:|" * len(SOURCES)]
+    for name in OUTCOMES:
+        cells = [
+            f"{counts[name, source] / asked[source]:.0%} ({counts[name, source]})"
+            if asked[source]
+            else ""
+            for source in SOURCES
+        ]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -234,6 +281,11 @@ def report(checkpoint: Path, args: argparse.Namespace) -> str:
             + copy_table(tally(questions, results, "tokens"), BUCKETS, "answer tokens"),
             "By question kind:\n\n"
             + copy_table(tally(questions, results, "kind"), COPY_KINDS, "kind"),
+            "What the model answered (share of the questions asked, and their number):\n\n"
+            + outcome_table(
+                [outcome(q, r, tokenizer) for q, r in zip(questions, results, strict=True)],
+                questions,
+            ),
         ]
     )
 

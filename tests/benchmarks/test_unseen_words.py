@@ -1,12 +1,14 @@
 """benchmarks/unseen_words.py: its tables count what they say, on the tests' tiny checkpoint."""
 
 import random
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
 import cognate
+from cognate.evaluate.metrics import is_correct
 from cognate.evaluate.suites import PromptResult
 from cognate.infer.sampling import SCORING
 
@@ -97,3 +99,32 @@ def test_the_script_writes_its_report(tiny_checkpoint, tokenizer, tmp_path, monk
     assert f"{too_long} of 7 prompts were longer" in text
     by_tokens = text.split("By the tokens of the answer word:\n\n")[1].split("\n\n")[0]
     assert _cells(by_tokens)["all"][0].endswith("/7)")
+
+
+def test_a_wrong_answer_is_told_apart_by_where_its_words_come_from(tokenizer, questions):
+    outcomes = []
+    for question in questions:
+        answer = question.item.expected
+        first = unseen_words.first_piece(answer, tokenizer)
+        assert first and answer.lower().startswith(first)
+        story_word = next(
+            w
+            for w in re.findall(r"[A-Za-z]+", question.item.prompt)
+            if w.lower() not in answer.lower()
+        )
+        for output, expected in (
+            (f" {answer}\n", "right"),
+            (f" {story_word}.", "another word of the story"),
+            (f" {first}qzx", "the answer's first token, then astray"),
+            (" xqzxq" if first.lower().startswith("z") else " zqxzq", "words not in the story"),
+            ("\n", "nothing"),
+        ):
+            item = question.item
+            result = PromptResult(
+                item.prompt, answer, output, is_correct(output, answer), [], item.family
+            )
+            assert unseen_words.outcome(question, result, tokenizer) == expected, output
+            outcomes.append(expected)
+    table = _cells(unseen_words.outcome_table(outcomes, [q for q in questions for _ in range(5)]))
+    asked = sum(q.source == unseen_words.SOURCES[0] for q in questions)
+    assert table["right"][0] == f"20% ({asked})"
