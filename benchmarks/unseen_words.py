@@ -206,14 +206,15 @@ def copy_table(counts: Tally, rows: Iterable[str], first: str) -> str:
 OUTCOMES = (
     "right",
     "another word of the story",  # copied, but the wrong word: memory, not spelling
-    "the answer's first token, then astray",  # began to copy the word and lost it
+    "the answer's start, then astray",  # began to copy the word and lost it
     "words not in the story",  # a word remembered from training, or made up
     "nothing",
 )
 
 
 def outcome(question: CopyQuestion, result: PromptResult, tokenizer: Tokenizer) -> str:
-    """What the model answered, of OUTCOMES."""
+    """What the model answered, of OUTCOMES. An answer's start is its first token and at least
+    two letters ("bedo" for "bedroom"; "cloak" for "chalet" shares only the "c")."""
     if result.correct:
         return OUTCOMES[0]
     said = normalize_output(result.output).strip(" .,;:!?")
@@ -221,8 +222,9 @@ def outcome(question: CopyQuestion, result: PromptResult, tokenizer: Tokenizer) 
         return OUTCOMES[4]
     if re.search(rf"\b{re.escape(said)}\b", question.item.prompt.lower()):
         return OUTCOMES[1]
-    started = said.startswith(first_piece(question.item.expected, tokenizer))
-    return OUTCOMES[2] if started else OUTCOMES[3]
+    expected = question.item.expected
+    start = expected[: max(2, len(first_piece(expected, tokenizer)))].lower()
+    return OUTCOMES[2] if said.startswith(start) else OUTCOMES[3]
 
 
 def first_piece(word: str, tokenizer: Tokenizer) -> str:
