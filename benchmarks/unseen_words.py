@@ -14,8 +14,10 @@ merged for other words. Two tables show what that does:
 2. *Copying*: greedy exact-match on story questions whose answer is one word (or one place
    of two words) copied from the story: test-split stories (every answer a real word never
    seen in training) and, for comparison, training-split stories (real training words, or
-   made-up words), by the number of tokens of the answer and by question kind. "What is
-   Mary carrying?" is left out: its answer is a list or "nothing".
+   made-up words), by the number of tokens of the answer and by question kind, and what the
+   wrong answers were: another word of the story (a miss of memory), or the answer's start
+   gone astray and words not in the story (misses of copying). "What is Mary carrying?" is
+   left out: its answer is a list or "nothing".
 
 Writes `benchmarks/results/unseen_words.md` (or `--out`). Seeded: the same items every run.
 """
@@ -26,6 +28,7 @@ import argparse
 import random
 import re
 import statistics
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +44,7 @@ from cognate.data.tasks.lexicon import OBJECTS, PLACES, lexicon
 from cognate.data.tasks.stories import story_example
 from cognate.data.tasks.vocabulary import name_pool
 from cognate.data.tokenizer import Tokenizer
+from cognate.errors import CognateError
 from cognate.evaluate.metrics import normalize_output
 from cognate.evaluate.suites import HELDOUT_SEED, PromptResult, TestItem, run_items
 from cognate.infer.sampling import SCORING
@@ -303,7 +307,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=HELDOUT_SEED)
     parser.add_argument("--out", type=Path, default=RESULTS, help="the Markdown file to write")
     args = parser.parse_args()
-    text = report(run_checkpoint(args.checkpoint), args) + "\n"
+    try:
+        text = report(run_checkpoint(args.checkpoint), args) + "\n"
+    except CognateError as error:  # a wrong checkpoint path, an unreadable tokenizer
+        sys.exit(f"error: {error}")
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")

@@ -129,3 +129,9 @@ def test_a_wrong_answer_is_told_apart_by_where_its_words_come_from(tokenizer, qu
     table = _cells(unseen_words.outcome_table(outcomes, [q for q in questions for _ in range(6)]))
     asked = sum(q.source == unseen_words.SOURCES[0] for q in questions)
     assert table["right"][0] == f"17% ({asked})"
+
+
+def test_a_missing_checkpoint_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["unseen_words.py", "--checkpoint", str(tmp_path / "nope")])
+    with pytest.raises(SystemExit, match=r"^error: .*nope: no checkpoint here"):
+        unseen_words.main()
