@@ -150,3 +150,11 @@ def test_the_decoder_refuses_an_unknown_quantization_and_bf16_weights(small_conf
         Decoder(model, "int2")
     with pytest.raises(ValueError, match="fp32"):
         Decoder(model.to(torch.bfloat16))
+
+
+def test_a_step_reads_every_matrix_once_and_the_head_as_the_embedding(small_config):
+    model = CognateModel(small_config)
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    numel = model.embed.weight.numel() + sum(p.numel() for m in linears for p in m.parameters())
+    assert Decoder(model).weight_bytes == 4 * numel
+    assert Decoder(model, "int4").weight_bytes < numel

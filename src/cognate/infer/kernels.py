@@ -13,7 +13,7 @@ speeds they give: benchmarks/results/decode_speed.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +26,7 @@ SPLIT_NUMEL = 1 << 18  # fp32 matrices from this size are multiplied on every th
 RESCORED = 16  # quantized head: how many of the largest logits per row are recomputed in fp32
 
 
+@runtime_checkable
 class MatVec(Protocol):
     """x [B, in] -> [B, out], reading `nbytes` of weights (all of them, whatever B)."""
 
