@@ -10,8 +10,11 @@ weights halt arbitrarily, so every speed is also measured with an act threshold 
 (every token takes all T_max steps: the worst case). Every speed is the fastest of three runs
 back to back, with their median. Each kind of decoding loads the same saved checkpoint with
 `cognate.load` in a fresh subprocess, so that its peak resident memory (VmHWM) is its own;
-they run back to back. Another subprocess measures what model-side changes would give
-(batching, a smaller vocabulary). --threads sets torch's threads in every subprocess.
+they run back to back. Three more subprocesses measure phase1's batch-1 tokens/s against the
+memory roofline (the bandwidth read in the same process, just before each run), batch 8
+against batch 1 for both presets, and what a smaller vocabulary would give. --threads sets
+torch's threads in every subprocess: on a machine other jobs keep busy, 2 threads on 2 cores
+wait for each other at every parallel operation, so compare runs at equal threads only.
 
 Random weights give nearly equal logits, so quantized and fp32 decoding soon pick different
 tokens; --agreement CKPT also compares their greedy answers on a trained checkpoint's

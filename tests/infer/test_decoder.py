@@ -62,8 +62,8 @@ def test_cached_decoding_equals_the_full_forward_pass(
     assert torch.equal(cached_steps, full.steps)
 
 
-def test_cached_decoding_with_split_products_equals_the_full_forward_pass(
-    small_config, split_products, make_model
+def test_cached_decoding_with_split_and_packed_products_equals_the_full_forward_pass(
+    small_config, split_products, packed_products, make_model
 ):
     model = make_model(small_config)
     ids = torch.randint(0, small_config.vocab_size, (2, 3 * small_config.window + 4))

@@ -23,6 +23,7 @@ from cognate.infer.sampling import top_indices
 
 INT4_GROUP = 32  # inputs of a row sharing one int4 scale and offset
 SPLIT_NUMEL = 1 << 18  # fp32 matrices from this size are multiplied on every thread
+PACK_NUMEL = 1 << 17  # fp32 matrices from this size take oneDNN's product for several rows
 RESCORED = 16  # quantized head: how many of the largest logits per row are recomputed in fp32
 
 
@@ -47,7 +48,8 @@ class Dense:
     along its inputs otherwise (W itself). It runs on one thread, so a large fp32 W is split by
     outputs into one part per thread, multiplied as a batch, which MKL spreads over the threads.
     Several rows take oneDNN's matrix product from W packed once (at the first such call) where
-    it can (fp32 on a CPU): MKL's repacks W at every call, which made 8 rows cost 3 times one.
+    it can (fp32 on a CPU) and W is large: MKL's repacks W at every call, which made 8 rows
+    cost 3 times one; oneDNN's fixed cost per call is the larger for small matrices.
     """
 
     def __init__(self, weight: Tensor, bias: Tensor | None, dtype: torch.dtype) -> None:
@@ -66,7 +68,8 @@ class Dense:
         self.bias = None if bias is None else bias.to(dtype)
         self.nbytes = _nbytes(self.weight_t, self.bias)
         self.packs = (
-            dtype == torch.float32
+            weight.numel() >= PACK_NUMEL
+            and dtype == torch.float32
             and weight.device.type == "cpu"
             and torch.backends.mkldnn.is_available()
         )
