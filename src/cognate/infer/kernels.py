@@ -2,12 +2,12 @@
 
 Decoding one token at a time on a CPU is bound by reading the weights (each matrix is read
 once per token for a single vector), so each product keeps W in the layout its kernel reads
-fastest. `Dense` keeps fp32 (or bf16). `Int8` keeps int8 with one scale per
-output row (a quarter of the bytes; activations rounded to bf16): close to but not exactly
-the fp32 numbers. `Int4` keeps 4 bits, with a scale and an offset per group of `INT4_GROUP`
-inputs of a row (an eighth of the bytes): the least exact, and the fastest when the weights
-do not fit in the caches. `RescoredHead` keeps a quantized head's best logits exact. The
-speeds they give: benchmarks/results/decode_speed.md.
+fastest. `Dense` keeps fp32 (or bf16), packed for oneDNN too when rows come in batches. `Int8`
+keeps int8 with one scale per output row (a quarter of the bytes; activations rounded to
+bf16): close to but not exactly the fp32 numbers. `Int4` keeps 4 bits, with a scale and an
+offset per group of `INT4_GROUP` inputs of a row (an eighth of the bytes): the least exact,
+and the fastest when the weights do not fit in the caches. `RescoredHead` keeps a quantized
+head's best logits exact. The speeds they give: benchmarks/results/decode_speed.md.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ class Dense:
     along its inputs otherwise (W itself). It runs on one thread, so a large fp32 W is split by
     outputs into one part per thread, multiplied as a batch, which MKL spreads over the threads.
     Several rows take oneDNN's matrix product from W packed once (at the first such call) where
-    it can (fp32 on a CPU) and W is large: MKL's repacks W at every call, which made 8 rows
-    cost 3 times one; oneDNN's fixed cost per call is the larger for small matrices.
+    it can (fp32 on a CPU) and W is large: MKL's repacks W at every call, and oneDNN's fixed
+    cost per call is the larger for small matrices (benchmarks/RESULTS.md, issue 34).
     """
 
     def __init__(self, weight: Tensor, bias: Tensor | None, dtype: torch.dtype) -> None:
