@@ -10,8 +10,11 @@ weights halt arbitrarily, so every speed is also measured with an act threshold 
 (every token takes all T_max steps: the worst case). Every speed is the fastest of three runs
 back to back, with their median. Each kind of decoding loads the same saved checkpoint with
 `cognate.load` in a fresh subprocess, so that its peak resident memory (VmHWM) is its own;
-they run back to back. Another subprocess measures what model-side changes would give
-(batching, a smaller vocabulary). --threads sets torch's threads in every subprocess.
+they run back to back. Three more subprocesses measure phase1's batch-1 tokens/s against the
+memory roofline (the bandwidth read in the same process, just before each run), batch 8
+against batch 1 for both presets, and what a smaller vocabulary would give. --threads sets
+torch's threads in every subprocess: on a machine other jobs keep busy, 2 threads on 2 cores
+wait for each other at every parallel operation, so compare runs at equal threads only.
 
 Random weights give nearly equal logits, so quantized and fp32 decoding soon pick different
 tokens; --agreement CKPT also compares their greedy answers on a trained checkpoint's
@@ -49,6 +52,7 @@ from cognate.data.tasks import FAMILIES
 from cognate.data.tokenizer import EOS, TOKENIZER_FILE, Tokenizer, train_bpe
 from cognate.evaluate.performance import peak_rss_mb
 from cognate.evaluate.suites import heldout_suite, run_items
+from cognate.infer.decoder import decoder_for
 from cognate.infer.generate import generate
 from cognate.infer.sampling import ALL_STEPS, SCORING, Sampling
 from cognate.model import CognateModel
@@ -63,6 +67,11 @@ NEW_TOKENS = (50, 200)
 TARGET_TOKENS_PER_S, TARGET_SPEEDUP = 200.0, 10.0
 REPEATS = 3  # timed runs per speed; the fastest is reported, with the median
 GPT2_SIZE = 50_257
+# Issue 34's targets: phase1, batch 1, 200 new tokens, as a fraction of the memory roofline;
+# tokens/s of 8 sequences decoded together over one alone
+TARGET_ROOFLINE = {"fp32": 0.7, "int4": 0.5}
+TARGET_BATCH_GAIN, BATCH = 4.0, 8
+PROBE_BYTES = 512 * 2**20  # the bandwidth probe's tensor: far larger than the caches
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -177,32 +186,98 @@ def speed_worker(checkpoint: str, kind: str) -> dict:
     }
 
 
+def read_bandwidth() -> float:
+    """Bytes per second read from memory: summing a tensor far larger than the caches on
+    torch's threads, the fastest of `REPEATS`."""
+    data = torch.ones(PROBE_BYTES // 4)
+    fastest = float("inf")
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        data.sum()
+        fastest = min(fastest, time.perf_counter() - start)
+    return data.nbytes / fastest
+
+
+def random_model(preset: str, **overrides) -> CognateModel:
+    torch.manual_seed(0)
+    return CognateModel(model_config(preset, **overrides)).eval()
+
+
+def roofline_worker() -> dict:
+    """phase1, batch 1, 200 new tokens at the model's act threshold, fp32 and quantized, each
+    against the memory bandwidth measured just before every one of its timed runs."""
+    model = random_model("phase1")
+    prompt = prompt_ids(model.config.vocab_size)
+    n_new = NEW_TOKENS[-1]
+    results = {}
+    for mode in ("fp32", *QUANTIZED):
+        quantize = None if mode == "fp32" else mode
+        decode_cached(model, prompt, 3, quantize)  # warm-up: builds the decoder
+        speeds, bandwidths = [], []
+        for _ in range(REPEATS):
+            bandwidths.append(read_bandwidth())
+            start = time.perf_counter()
+            _, mean_steps = decode_cached(model, prompt, n_new, quantize)
+            speeds.append(n_new / (time.perf_counter() - start))
+        results[mode] = {
+            "tokens_per_s": max(speeds),
+            "bandwidth": max(bandwidths),
+            "weight_bytes": decoder_for(model, quantize).weight_bytes,
+            "mean_steps": mean_steps,
+        }
+    return results
+
+
+def batching_worker() -> dict:
+    """tokens/s of `BATCH` different prompts decoded together and of the first alone, per
+    preset and decoding, 200 new tokens at the model's act threshold; runs alternate."""
+    n_new = NEW_TOKENS[-1]
+    results = {}
+    for preset in PRESETS:
+        model = random_model(preset)
+        vocab = model.config.vocab_size
+        generator = torch.Generator().manual_seed(1)
+        prompts = [
+            torch.randint(0, vocab, (PROMPT_TOKENS,), generator=generator).tolist()
+            for _ in range(BATCH)
+        ]
+        for quantize in (None, "int4"):
+            sampling = Sampling(greedy=True, max_new_tokens=n_new, quantize=quantize)
+            warm_up = dataclasses.replace(sampling, max_new_tokens=3)
+            speeds: dict[int, list[float]] = {1: [], BATCH: []}
+            for rows in speeds:  # builds the decoder and its packed weights
+                generate(model, prompts[:rows], warm_up, vocab, str)
+            for _ in range(REPEATS):
+                for rows in speeds:
+                    start = time.perf_counter()
+                    generate(model, prompts[:rows], sampling, vocab, str)
+                    speeds[rows].append(rows * n_new / (time.perf_counter() - start))
+            results[f"{preset} {quantize or 'fp32'}"] = {
+                str(rows): max(runs) for rows, runs in speeds.items()
+            }
+    return results
+
+
 def what_if_worker() -> dict:
     """phase1 cached decoding, 200 tokens, all T_max steps, with model-side changes."""
     n_new = NEW_TOKENS[-1]
     variants = {
-        "as benchmarked (GPT-2 vocabulary)": ({}, None, 1),
-        **{f"as benchmarked, {mode}": ({}, mode, 1) for mode in QUANTIZED},
-        "batch of 8 sequences (tokens/s of all 8)": ({}, None, 8),
-        **{f"batch of 8 sequences, {mode}": ({}, mode, 8) for mode in QUANTIZED},
-        "own 4,096-token vocabulary": ({"vocab_size": 4096}, None, 1),
+        "as benchmarked (GPT-2 vocabulary)": ({}, None),
+        **{f"as benchmarked, {mode}": ({}, mode) for mode in QUANTIZED},
+        "own 4,096-token vocabulary": ({"vocab_size": 4096}, None),
         **{
-            f"own 4,096-token vocabulary, {mode}": ({"vocab_size": 4096}, mode, 1)
+            f"own 4,096-token vocabulary, {mode}": ({"vocab_size": 4096}, mode)
             for mode in QUANTIZED
         },
     }
     results = {}
-    for name, (overrides, quantize, batch) in variants.items():
-        config = model_config("phase1", act_threshold=ALL_STEPS, **overrides)
-        torch.manual_seed(0)
-        model = CognateModel(config).eval()
-        prompts = [prompt_ids(config.vocab_size)] * batch
-        sampling = Sampling(greedy=True, max_new_tokens=n_new, quantize=quantize)
-        warm_up = dataclasses.replace(sampling, max_new_tokens=3)
-        generate(model, prompts, warm_up, config.vocab_size, str)
+    for name, (overrides, quantize) in variants.items():
+        model = random_model("phase1", act_threshold=ALL_STEPS, **overrides)
+        prompt = prompt_ids(model.config.vocab_size)
+        decode_cached(model, prompt, 3, quantize)  # warm-up
         start = time.perf_counter()
-        generate(model, prompts, sampling, config.vocab_size, str)
-        results[name] = batch * n_new / (time.perf_counter() - start)
+        decode_cached(model, prompt, n_new, quantize)
+        results[name] = n_new / (time.perf_counter() - start)
     return results
 
 
@@ -336,6 +411,54 @@ def target_lines(kinds: dict[str, dict]) -> list[str]:
     return lines
 
 
+def roofline_lines(roofline: dict) -> list[str]:
+    """Batch-1 tokens/s against the bandwidth read in the same process, run by run."""
+    lines = [
+        "",
+        f"## Against the memory roofline: phase1, batch 1, {NEW_TOKENS[-1]} new tokens",
+        "",
+        "The roofline is the tokens/s of reading, once per token, every weight a decoding step "
+        "reads (`Decoder.weight_bytes`: each matrix once, the tied head included, the "
+        "embedding's row left out; the recursion reads its matrices again at every step, "
+        "mostly from the caches) at the memory bandwidth measured in the same process just "
+        f"before each of the {REPEATS} timed runs (summing a {PROBE_BYTES // 2**20} MB fp32 "
+        "tensor on torch's threads; the fastest). Random weights at the model's act threshold; "
+        "fastest run.",
+        "",
+        "| decoding | weights read per token | mean steps | bandwidth | roofline | tok/s | "
+        "of the roofline | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for mode, r in roofline.items():
+        roof = r["bandwidth"] / r["weight_bytes"]
+        target = TARGET_ROOFLINE.get(mode)
+        lines.append(
+            f"| {mode} | {r['weight_bytes'] / 1e6:.1f} MB | {r['mean_steps']:.2f} | "
+            f"{r['bandwidth'] / 1e9:.1f} GB/s | {roof:.0f} tok/s | {r['tokens_per_s']:.1f} | "
+            f"**{r['tokens_per_s'] / roof:.0%}** | {f'≥ {target:.0%}' if target else ''} |"
+        )
+    return lines
+
+
+def batching_lines(batching: dict) -> list[str]:
+    lines = [
+        "",
+        f"## Batched decoding: {BATCH} sequences together against one alone",
+        "",
+        f"{BATCH} different random {PROMPT_TOKENS}-token prompts decoded together by `generate` "
+        f"({NEW_TOKENS[-1]} new tokens each, the model's act threshold: a step lasts as long "
+        "as its slowest row's recursion), against the first of them alone; tokens/s of all "
+        f"rows, the fastest of {REPEATS} runs, alternating. Target ≥ {TARGET_BATCH_GAIN:g}×.",
+        "",
+        f"| preset, decoding | batch 1: tok/s | batch {BATCH}: tok/s | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, speeds in batching.items():
+        one, many = speeds["1"], speeds[str(BATCH)]
+        lines.append(f"| {name} | {one:.1f} | {many:.1f} | **{many / one:.1f}×** |")
+    return lines
+
+
 def agreement_lines(agreement: dict) -> list[str]:
     a, n = agreement, agreement["prompts"]
     return [
@@ -355,7 +478,7 @@ def agreement_lines(agreement: dict) -> list[str]:
 
 def report(
     results: dict[str, dict[str, dict]],
-    what_if: dict[str, float],
+    extra: dict[str, dict],
     agreement: dict | None,
     header: str,
 ) -> str:
@@ -405,8 +528,9 @@ def report(
         "",
         "| variant | tok/s |",
         "|---|---:|",
-        *(f"| {name} | {speed:.1f} |" for name, speed in what_if.items()),
+        *(f"| {name} | {speed:.1f} |" for name, speed in extra["what-if"].items()),
     ]
+    lines += roofline_lines(extra["roofline"]) + batching_lines(extra["batching"])
     if agreement is not None:
         lines += agreement_lines(agreement)
     return "\n".join([*lines, ""])
@@ -422,7 +546,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.worker:
         kind, *rest = args.worker
-        workers = {"what-if": what_if_worker, "agreement": agreement_worker}
+        workers = {
+            "what-if": what_if_worker,
+            "agreement": agreement_worker,
+            "roofline": roofline_worker,
+            "batching": batching_worker,
+        }
         result = workers[kind](*rest) if kind in workers else speed_worker(rest[0], kind)
         print(json.dumps(result))
         return
@@ -436,10 +565,10 @@ def main() -> None:
             results[preset] = {
                 kind: run_worker(args.threads, kind, str(checkpoint)) for kind in KINDS
             }
-    what_if = run_worker(args.threads, "what-if")
+    extra = {kind: run_worker(args.threads, kind) for kind in ("roofline", "batching", "what-if")}
     agreement = run_worker(args.threads, "agreement", args.agreement) if args.agreement else None
     header += f", after {load_average()}"
-    text = report(results, what_if, agreement, header)
+    text = report(results, extra, agreement, header)
     print(text)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)

@@ -63,8 +63,8 @@ def test_cached_decoding_equals_the_full_forward_pass(
     assert torch.equal(cached_steps, full.steps)
 
 
-def test_cached_decoding_with_split_products_equals_the_full_forward_pass(
-    small_config, split_products, make_model
+def test_cached_decoding_with_split_and_packed_products_equals_the_full_forward_pass(
+    small_config, split_products, packed_products, make_model
 ):
     model = make_model(small_config)
     ids = torch.randint(0, small_config.vocab_size, (2, 3 * small_config.window + 4))
@@ -165,3 +165,11 @@ def test_the_decoder_refuses_an_unknown_quantization_and_bf16_weights(small_conf
         Decoder(model, "int2")
     with pytest.raises(ValueError, match="fp32"):
         Decoder(model.to(torch.bfloat16))
+
+
+def test_a_step_reads_every_matrix_once_and_the_head_as_the_embedding(small_config):
+    model = CognateModel(small_config)
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    numel = model.embed.weight.numel() + sum(p.numel() for m in linears for p in m.parameters())
+    assert Decoder(model).weight_bytes == 4 * numel
+    assert Decoder(model, "int4").weight_bytes < numel

@@ -11,13 +11,29 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("with_bias", [False, True])
-@pytest.mark.parametrize("batch", [1, 3])
-def test_split_dense_products_equal_the_linear_layer(split_products, batch, with_bias):
-    weight, bias = torch.randn(61, 32), torch.randn(61) if with_bias else None  # 61: padded
+@pytest.mark.parametrize("batch", [1, 3])  # 3 rows: oneDNN's product of the packed weight
+@pytest.mark.parametrize("out_features", [61, 20])  # 61: the last part padded; 20 < inputs
+def test_split_dense_products_equal_the_linear_layer(
+    split_products, packed_products, batch, with_bias, out_features
+):
+    weight, bias = torch.randn(out_features, 32), torch.randn(out_features) if with_bias else None
     x = torch.randn(batch, 32)
     dense = Dense(weight, bias, torch.float32)
     assert dense.parts == 2
     torch.testing.assert_close(dense(x), nn.functional.linear(x, weight, bias), rtol=0, atol=1e-5)
+    torch.testing.assert_close(dense(x[:1]), dense(x)[:1], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("out_features", [61, 20])
+def test_dense_products_equal_the_linear_layer(packed_products, batch, out_features):
+    weight, bias = torch.randn(out_features, 32), torch.randn(out_features)
+    x = torch.randn(batch, 32)
+    dense = Dense(weight, bias, torch.float32)
+    assert dense.parts == 1
+    assert dense.packs == torch.backends.mkldnn.is_available()
+    torch.testing.assert_close(dense(x), nn.functional.linear(x, weight, bias), rtol=0, atol=1e-5)
+    assert dense.nbytes == (out_features * 32 + out_features) * 4
 
 
 def _rounding_bound(x, step):

@@ -147,6 +147,14 @@ class Decoder:
         if quantize is not None:
             self.head = RescoredHead(self.embed, matvec([self.embed], quantize))
 
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes of the weights a step reads, each product counted once (the recursion's are
+        read again at every recursion step, mostly from the caches), the embedding's row left
+        out: what decoding one token must read from memory at least."""
+        products = [p for o in (self, *self.blocks) for p in vars(o).values()]
+        return sum(p.nbytes for p in products if isinstance(p, MatVec))
+
     @torch.inference_mode()
     def step(
         self, token: Tensor, state: DecodeState, threshold: float | None = None

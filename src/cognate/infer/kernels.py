@@ -2,17 +2,18 @@
 
 Decoding one token at a time on a CPU is bound by reading the weights (each matrix is read
 once per token for a single vector), so each product keeps W in the layout its kernel reads
-fastest. `Dense` keeps it transposed, in fp32 (or bf16). `Int8` keeps int8 with one scale per
-output row (a quarter of the bytes; activations rounded to bf16): close to but not exactly
-the fp32 numbers. `Int4` keeps 4 bits, with a scale and an offset per group of `INT4_GROUP`
-inputs of a row (an eighth of the bytes): the least exact, and the fastest when the weights
-do not fit in the caches. `RescoredHead` keeps a quantized head's best logits exact. The
-speeds they give: benchmarks/results/decode_speed.md.
+fastest. `Dense` keeps fp32 (or bf16), packed for oneDNN too when rows come in batches. `Int8`
+keeps int8 with one scale per output row (a quarter of the bytes; activations rounded to
+bf16): close to but not exactly the fp32 numbers. `Int4` keeps 4 bits, with a scale and an
+offset per group of `INT4_GROUP` inputs of a row (an eighth of the bytes): the least exact,
+and the fastest when the weights do not fit in the caches. `RescoredHead` keeps a quantized
+head's best logits exact. The speeds they give: benchmarks/results/decode_speed.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -22,32 +23,66 @@ from cognate.infer.sampling import top_indices
 
 INT4_GROUP = 32  # inputs of a row sharing one int4 scale and offset
 SPLIT_NUMEL = 1 << 18  # fp32 matrices from this size are multiplied on every thread
+PACK_NUMEL = 1 << 17  # fp32 matrices from this size take oneDNN's product for several rows
 RESCORED = 16  # quantized head: how many of the largest logits per row are recomputed in fp32
 
-MatVec = Callable[[Tensor], Tensor]  # x [B, in] -> [B, out]
+
+@runtime_checkable
+class MatVec(Protocol):
+    """x [B, in] -> [B, out], reading `nbytes` of weights (all of them, whatever B)."""
+
+    nbytes: int
+
+    def __call__(self, x: Tensor) -> Tensor: ...
+
+
+def _nbytes(*tensors: Tensor | None) -> int:
+    return sum(t.nbytes for t in tensors if t is not None)
 
 
 class Dense:
-    """x @ W^T (+ b) in `dtype`, from a transposed copy of W [out, in].
+    """x @ W^T (+ b) in `dtype`, from copies of W [out, in] in the layouts its kernels read fastest.
 
-    MKL computes an fp32 matrix-vector product on one thread, so a large fp32 W is split by
+    One row (batch-1 decoding) takes MKL's matrix-vector product, which reads W fastest along
+    its outputs when it has at least as many outputs as inputs (so W^T [in, out] is kept), and
+    along its inputs otherwise (W itself). It runs on one thread, so a large fp32 W is split by
     outputs into one part per thread, multiplied as a batch, which MKL spreads over the threads.
+    Several rows take oneDNN's matrix product from W packed once (at the first such call) where
+    it can (fp32 on a CPU) and W is large: MKL's repacks W at every call, and oneDNN's fixed
+    cost per call is the larger for small matrices (benchmarks/RESULTS.md, issue 34).
     """
 
     def __init__(self, weight: Tensor, bias: Tensor | None, dtype: torch.dtype) -> None:
         self.out_features, in_features = weight.shape
         large = weight.numel() >= SPLIT_NUMEL and dtype == torch.float32
         self.parts = torch.get_num_threads() if large else 1
-        if self.parts > 1:  # [parts, in, ceil(out / parts)]: the last part may end in zeros
-            chunk = -(-self.out_features // self.parts)
-            self.weight_t = weight.new_zeros(self.parts, in_features, chunk, dtype=dtype)
-            for part, rows in enumerate(weight.split(chunk)):
-                self.weight_t[part, :, : len(rows)] = rows.t()
-        else:
-            self.weight_t = weight.t().contiguous().to(dtype)
+        chunk = -(-self.out_features // self.parts)  # the last part may end in zero rows
+        parts = F.pad(weight, (0, 0, 0, self.parts * chunk - self.out_features))
+        parts = parts.view(self.parts, chunk, in_features).to(dtype)
+        # [parts, in, chunk]: contiguous along the outputs, or a view of W's rows
+        self.weight_t = parts.transpose(1, 2)
+        if self.out_features >= in_features:
+            self.weight_t = self.weight_t.contiguous()
+        if self.parts == 1:
+            self.weight_t = self.weight_t[0]
         self.bias = None if bias is None else bias.to(dtype)
+        self.nbytes = _nbytes(self.weight_t, self.bias)
+        self.packs = (
+            weight.numel() >= PACK_NUMEL
+            and dtype == torch.float32
+            and weight.device.type == "cpu"
+            and torch.backends.mkldnn.is_available()
+        )
+        self.packed: Tensor | None = None  # oneDNN's copy of W, made at the first batched call
 
     def __call__(self, x: Tensor) -> Tensor:
+        if x.shape[0] > 1 and self.packs:
+            if self.packed is None:
+                weight = self.weight_t.transpose(-1, -2).reshape(-1, self.weight_t.shape[-2])
+                self.packed = torch.ops.mkldnn._reorder_linear_weight(
+                    weight[: self.out_features].contiguous(), x.shape[0]
+                )
+            return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
         if self.parts > 1:
             y = torch.bmm(x.expand(self.parts, *x.shape), self.weight_t)  # [parts, B, out/parts]
             y = y.transpose(0, 1).reshape(x.shape[0], -1)[:, : self.out_features]
@@ -70,6 +105,7 @@ class Int8:
         rounded = (weight / self.scale.float()[:, None]).round().clamp(-128, 127)
         self.weight = rounded.to(torch.int8)
         self.bias = None if bias is None else bias.to(torch.bfloat16)
+        self.nbytes = _nbytes(self.weight, self.scale, self.bias)
 
     def __call__(self, x: Tensor) -> Tensor:
         y = torch._weight_int8pack_mm(x.contiguous(), self.weight, self.scale)
@@ -97,6 +133,7 @@ class Int4:
         scales = torch.cat([scale, offset], dim=-1).transpose(0, 1)
         self.scales_and_offsets = scales.contiguous().to(torch.bfloat16)
         self.bias = None if bias is None else bias.to(torch.bfloat16)
+        self.nbytes = _nbytes(self.packed, self.scales_and_offsets, self.bias)
 
     def __call__(self, x: Tensor) -> Tensor:
         y = torch._weight_int4pack_mm_for_cpu(
@@ -110,11 +147,12 @@ class Int4:
 class RescoredHead:
     """Logits from a quantized copy of the head, the best `RESCORED` of each row then
     recomputed in fp32: the quantized ranking of near-equal logits would otherwise often
-    differ from fp32's."""
+    differ from fp32's. Its `nbytes` leaves out the `RESCORED` fp32 rows read per input row."""
 
     def __init__(self, weight: Tensor, approximate: MatVec) -> None:
         self.weight = weight
         self.approximate = approximate
+        self.nbytes = approximate.nbytes
 
     def __call__(self, y: Tensor) -> Tensor:
         """y [B, D] (fp32) -> logits [B, V] (fp32)."""
