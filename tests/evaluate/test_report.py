@@ -69,9 +69,9 @@ def test_the_summary_holds_what_testing_the_checkpoint_gives(written, name):
     assert cells[8] == f"{meta['train_seconds'] / 60:.1f} min"
     for r in seed:  # Prompt / Expected / Actual, like the seed report
         assert r.prompt.strip() in text and r.expected in text
-    assert (
-        "training drew arithmetic 50%, word_problems 50%; the test split draws arithmetic" in text
-    )
+    # Reasoning trains on the families it is tested on, in the same shares.
+    drawn = ", ".join(f"{family} {100 * share:.0f}%" for family, share in mixture.items())
+    assert f"training drew {drawn}; the test split draws {drawn}." in text
 
 
 def test_the_chat_table_holds_each_models_questions_inside_transcripts_and_fresh(written):
