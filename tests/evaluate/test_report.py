@@ -132,6 +132,11 @@ def test_the_ablation_compares_each_variant_on_one_step_two_step_and_long_storie
         for steps in map(float, cells[8].split(" / ")):  # one-step, two-step, long
             assert steps == t_max if every_step else 1 <= steps <= t_max
     assert rows["reasoning-noltm", "ACT halting"][1] == "T_max 2, no long-term memory"
+    config = load(written.parent / "reasoning" / "best").config
+    assert (
+        f"Long stories: the evidence lies more than {config.attention_reach} tokens back. Every "
+        f"question is answered whole, in up to {ablation.context(config)} tokens"
+    ) in section
 
     # Each reading's gains are the table's differences.
     compared = {
@@ -171,6 +176,7 @@ def test_a_reading_calls_a_difference_beyond_twice_its_standard_error(on, off, v
             asked=dict.fromkeys(groups, 100),
             act_steps=dict.fromkeys(groups, 1.0),
             beyond=10,
+            context=40,
         )
 
     line = ablation.reading("X", scores(on), scores(off))

@@ -6,13 +6,15 @@ from collections import Counter
 import pytest
 
 import cognate
+from cognate.config import model_config
 from cognate.data.seed_prompts import seed_prompts
 from cognate.data.tasks import schoolbook_problems, stories
 from cognate.data.tasks.lexicon import SPLIT_BUCKETS
 from cognate.errors import CognateError
-from cognate.evaluate import suites
+from cognate.evaluate import ablation, suites
 from cognate.evaluate.metrics import is_correct
 from cognate.evaluate.suites import exact_match, read_prompts_file, run_items, suite_items
+from cognate.infer.sampling import SCORING
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -50,13 +52,24 @@ def test_all_is_the_specializations_seed_prompts_then_its_held_out_split_then_th
         suite_items("reasoning", "everything")
 
 
+MEMORY = model_config("tiny", "memory")  # attention reaches farther than max_seq_len
+
+
+@pytest.mark.parametrize(
+    ("beyond", "room"),
+    [
+        (90, 400),
+        (MEMORY.attention_reach, ablation.context(MEMORY) - SCORING.max_new_tokens),
+    ],
+    ids=["short reach", "memory's reach, the ablation's room"],
+)
 def test_the_ablation_suite_puts_the_long_stories_evidence_beyond_the_given_distance(
-    tiny_checkpoint,
+    tiny_checkpoint, beyond, room
 ):
     """Every long story names its people last more than `beyond` tokens before its end (the
-    sentences after them are about other people) and fits in `room` tokens."""
+    sentences after them are about other people) and fits in `room` tokens: the ablation
+    finds long stories for a model whose attention reaches farther than the CLI accepts."""
     tokenizer = cognate.load(tiny_checkpoint).tokenizer
-    beyond, room = 90, 400
     items = suites.ablation_suite(tokenizer, beyond, room, per_group=8)
     assert Counter(i.family for i in items) == {"one-step": 8, "two-step": 8, "long": 8}
     people = {p.name for p in stories.story_people("test")}

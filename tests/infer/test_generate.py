@@ -1,5 +1,7 @@
 """Generation through the Python API: sampling options, halting, stop strings, bad inputs."""
 
+import warnings
+
 import pytest
 import torch
 
@@ -136,6 +138,20 @@ def test_a_too_long_prompt_keeps_its_last_tokens_with_a_warning(bundle):
     assert long.prompt_truncated
     assert not kept.prompt_truncated
     assert long.token_ids == kept.token_ids
+
+
+def test_a_wider_context_keeps_a_prompt_longer_than_max_seq_len_whole(bundle):
+    """max_seq_len bounds what the CLI accepts, not the model: a caller may decode past it."""
+    tokenizer, settings = bundle.tokenizer, Sampling(greedy=True, max_new_tokens=10)
+    ids = tokenizer.encode("The ball of Mira is red. " * 30 + PROMPT)
+    assert len(ids) > bundle.config.max_seq_len
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a truncation would warn
+        [whole] = generate(
+            bundle.model, [ids], settings, tokenizer.eos_id, tokenizer.decode, len(ids) + 10
+        )
+    assert not whole.prompt_truncated
+    assert len(whole.token_ids) >= 1
 
 
 @pytest.mark.parametrize(("threshold", "halts_at"), [(0.0, "the first step"), (1.5, "T_max")])

@@ -177,8 +177,10 @@ def run_items(
     items: Sequence[TestItem],
     batch_size: int = 32,
     sampling: Sampling | None = None,
+    context: int | None = None,
 ) -> list[PromptResult]:
-    """Generate an answer for every item (greedy unless `sampling` says otherwise), score it."""
+    """Generate an answer for every item (greedy unless `sampling` says otherwise), score it.
+    `context`: the longest prompt + answer kept (see `generate`)."""
     sampling = sampling or SCORING
     encoded = [tokenizer.encode(item.prompt) for item in items]
     order = sorted(range(len(items)), key=lambda i: len(encoded[i]))  # batch similar lengths
@@ -188,7 +190,12 @@ def run_items(
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
         generations = generate(
-            model, [encoded[i] for i in chunk], sampling, tokenizer.eos_id, tokenizer.decode
+            model,
+            [encoded[i] for i in chunk],
+            sampling,
+            tokenizer.eos_id,
+            tokenizer.decode,
+            context,
         )
         for i, gen in zip(chunk, generations, strict=True):
             item = items[i]

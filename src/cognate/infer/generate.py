@@ -126,15 +126,18 @@ def generate(
     sampling: Sampling,
     eos_id: int,
     decode: Callable[[list[int]], str],
+    context: int | None = None,
 ) -> list[Generation]:
     """Continue each prompt (token ids) until eos, a stop string or max_new_tokens.
 
-    Prompts longer than the model's context lose tokens on the left (see `fit_prompts`).
+    Prompts longer than the context (prompt + new tokens; the model's max_seq_len unless
+    `context` says otherwise) lose tokens on the left (see `fit_prompts`).
     decode turns token ids into text (for stop strings and the result).
     """
     if not prompts:
         return []
-    prompts, truncated = fit_prompts(prompts, model.config.max_seq_len, sampling.max_new_tokens)
+    context = context or model.config.max_seq_len
+    prompts, truncated = fit_prompts(prompts, context, sampling.max_new_tokens)
     results = [Generation(prompt_truncated=t) for t in truncated]
     done = [False] * len(prompts)
     for tokens, steps in stream_tokens(model, prompts, sampling, eos_id):
