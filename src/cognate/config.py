@@ -201,8 +201,8 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         name="memory",
         seed=1337,
         # Stories of a small world (where is, who gave what, how many ...) need 256-token rows
-        # and as long a window: at 1,000 steps they reach 27% held-out, facts and running
-        # totals 79% and 76% (benchmarks/RESULTS.md, 2026-12-07): short of the bar, the start.
+        # and as long a window. Demo 27: stories 38.7% held-out, facts and running totals down
+        # to 82% and 78% (benchmarks/RESULTS.md, 2026-12-07): short of the bar, a start.
         mixture={"facts": 0.35, "running_totals": 0.3, "stories": 0.35},
         max_len=256,
         window=256,
