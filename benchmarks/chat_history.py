@@ -4,7 +4,9 @@
 
 Each run's `best` checkpoint answers the chat suite's transcripts (`cognate test --suite
 chat`) with the history rule of `ChatSession` and with each alternative below, then the
-same questions fresh. Prints a Markdown table and writes it to benchmarks/results/chat_history.md.
+same questions fresh. Prints a Markdown table and writes it to benchmarks/results/chat_history.md
+(with `--by-sentence`, where statements are typed one sentence a message, to
+chat_history_by_sentence.md).
 """
 
 from __future__ import annotations
@@ -68,6 +70,22 @@ class RunsOfStatements(chat.ChatSession):
         return runs
 
 
+class OneHop(chat.ChatSession):
+    """ChatSession's rule taking only the topics that share a word with the question itself
+    (the rule before stories were typed sentence by sentence)."""
+
+    def about(self, question: str) -> list[str]:
+        words = chat.content_words(question)
+        if not words:
+            return [entry.text for entry in self.history]
+        return [
+            entry.text
+            for run in self._runs()
+            if not run[0].answered and any(words & chat.content_words(e.text) for e in run)
+            for entry in run
+        ]
+
+
 class WithEarlierAnswers(chat.ChatSession):
     """ChatSession's rule, also carrying earlier answers that share a content word."""
 
@@ -89,6 +107,7 @@ RULES = {
     "entry by entry": EntryByEntry,
     "consecutive statements one topic": RunsOfStatements,
     "with earlier answers": WithEarlierAnswers,
+    "one hop": OneHop,
 }
 
 
@@ -96,18 +115,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dirs", nargs="+", type=Path)
     parser.add_argument("--transcripts", type=int, default=CHAT_TRANSCRIPTS)
+    parser.add_argument(
+        "--by-sentence", action="store_true", help="statements typed one sentence a message"
+    )
+    parser.add_argument("--rules", nargs="+", choices=RULES, default=list(RULES))
     args = parser.parse_args()
+    rules = {name: RULES[name] for name in args.rules}
     lines = [
-        f"| run | questions | fresh | {' | '.join(RULES)} |",
-        "|---|---|---|" + "---|" * len(RULES),
+        f"| run | questions | fresh | {' | '.join(rules)} |",
+        "|---|---|---|" + "---|" * len(rules),
     ]
     for run_dir in args.run_dirs:
         bundle = load(run_dir / "best")
         spec = bundle.metadata["run"]["spec"]
-        transcripts = chat_suite.chat_transcripts(spec, args.transcripts, HELDOUT_SEED)
+        transcripts = chat_suite.chat_transcripts(
+            spec, args.transcripts, HELDOUT_SEED, by_sentence=args.by_sentence
+        )
         cells = []
         fresh = []
-        for session_type in RULES.values():
+        for session_type in rules.values():
             scores = run_transcripts(bundle, transcripts, session_type=session_type)
             fresh = scores.fresh
             cells.append(f"{100 * exact_match(scores.in_chat):.1f}%")
@@ -116,9 +142,11 @@ def main() -> None:
             f"| {' | '.join(cells)} |"
         )
         print(lines[-1], flush=True)
-    table = "\n".join(lines) + "\n"
+    typed = "one sentence a message" if args.by_sentence else "statements as one message"
+    table = f"Statements typed {typed}.\n\n" + "\n".join(lines) + "\n"
     print(table)
-    RESULTS.write_text(table)
+    results = RESULTS.with_stem(RESULTS.stem + "_by_sentence") if args.by_sentence else RESULTS
+    results.write_text(table)
 
 
 if __name__ == "__main__":

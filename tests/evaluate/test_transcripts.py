@@ -64,6 +64,29 @@ def test_no_other_episode_can_change_an_answer(spec):
                 assert other == index or not asked_about <= said, (question.text, other_turns)
 
 
+@pytest.mark.parametrize("spec", list(SPECIALIZATIONS))
+def test_by_sentence_the_same_episodes_are_typed_a_sentence_a_message(spec):
+    for whole, typed in zip(
+        chat_transcripts(spec, 10, seed=6),
+        chat_transcripts(spec, 10, seed=6, by_sentence=True),
+        strict=True,
+    ):
+        wholes, parts = by_episode(whole), by_episode(typed)
+        assert sorted(wholes) == sorted(parts)
+        for index, turns in parts.items():
+            *statements, question = turns
+            assert question == wholes[index][-1]
+            typed_text = " ".join(t.text for t in statements)
+            whole_text = " ".join(t.text for t in wholes[index][:-1])
+            assert typed_text.split() == whole_text.split()
+            assert all(len(re.findall(r"[.!?](\s|$)", t.text)) == 1 for t in statements)
+        # an episode's sentences come one after another
+        positions = [[i for i, t in enumerate(typed) if t.episode == e] for e in parts]
+        for indices in positions:
+            said = indices[:-1]
+            assert said == list(range(said[0], said[0] + len(said))) if said else True
+
+
 def test_an_example_that_restates_another_ones_topic_is_not_taken(monkeypatch):
     """Two episodes about the colour of snow would make one of the answers wrong."""
     from cognate.evaluate import transcripts

@@ -91,6 +91,31 @@ def test_statements_typed_one_after_another_are_carried_together(session):
     assert "12 + 30" not in prompt and "Mary" not in prompt
 
 
+def test_a_story_typed_sentence_by_sentence_carries_the_hops_of_its_question(session):
+    """ "Where is the football?" needs who took it and where that person went: John's move
+    shares no word with the question, only with the sentence that does."""
+    for sentence in (
+        "John went to the bedroom.",
+        "John picked up the football.",
+        "The capital of Zorvia is Belka.",
+        "Mary travelled to the garden.",
+        "John journeyed to the kitchen.",
+    ):
+        session.send(sentence)
+    prompt = session.prompt_for("Q: Where is the football? A:")
+    assert prompt == (
+        "John went to the bedroom. John picked up the football. "
+        "John journeyed to the kitchen. Q: Where is the football? A:"
+    )
+
+
+def test_a_numbered_story_sentence_that_begins_with_a_pronoun_continues_the_one_before(session):
+    session.send("3 Anabel went to the hall.")
+    session.send("4 Then she grabbed the remote.")
+    prompt = session.prompt_for("Q: Where is Anabel? A:")
+    assert prompt.startswith("3 Anabel went to the hall. 4 Then she grabbed the remote. Q:")
+
+
 def test_reset_forgets_the_history(session):
     session.send(FACT)
     session.send(QUESTION)

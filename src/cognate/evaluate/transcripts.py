@@ -22,6 +22,7 @@ difference is what the conversation costs (`cognate.evaluate.suites.run_transcri
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -82,28 +83,41 @@ def _episodes(mixture: Mapping[str, float], rng: random.Random, n: int) -> list[
     raise RuntimeError(f"no {n} examples of {dict(mixture)} without a shared topic word")
 
 
+def sentences(statements: str) -> list[str]:
+    """Statements as the sentences a person would type one message at a time."""
+    return [s for s in re.split(r"(?<=[.!?])\s+", statements.strip()) if s]
+
+
 def make_transcript(
-    mixture: Mapping[str, float], rng: random.Random, episodes: int = EPISODES
+    mixture: Mapping[str, float],
+    rng: random.Random,
+    episodes: int = EPISODES,
+    by_sentence: bool = False,
 ) -> Transcript:
-    """One transcript: each episode's statements (one message) before its question, the
-    episodes' turns merged in a random order."""
-    pending: list[list[Turn]] = []
+    """One transcript: each episode's statements before its question, the episodes' turns
+    merged in a random order. The statements are one message, or with `by_sentence` one message
+    a sentence, sent one after another (another episode's turn never comes between them)."""
+    pending: list[list[list[Turn]]] = []  # per episode: groups of turns sent together
     for index, example in enumerate(_episodes(mixture, rng, episodes)):
         statements, question = split_prompt(example.prompt)
-        turns = [Turn(statements, index)] if statements else []
-        pending.append([*turns, Turn(question, index, example)])
+        parts = sentences(statements) if by_sentence else [statements] if statements else []
+        said = [Turn(part, index) for part in parts]
+        asked = [Turn(question, index, example)]
+        pending.append([said, asked] if said else [asked])
     transcript: Transcript = []
     while pending:
-        turns = rng.choice(pending)
-        transcript.append(turns.pop(0))
-        if not turns:
-            pending.remove(turns)
+        groups = rng.choice(pending)
+        transcript.extend(groups.pop(0))
+        if not groups:
+            pending.remove(groups)
     return transcript
 
 
-def chat_transcripts(spec: str, n: int, seed: int, episodes: int = EPISODES) -> list[Transcript]:
+def chat_transcripts(
+    spec: str, n: int, seed: int, episodes: int = EPISODES, by_sentence: bool = False
+) -> list[Transcript]:
     """`n` transcripts of the specialization's test families: a pure function of the
     arguments, the same for every model of `spec`."""
     rng = random.Random(f"cognate-transcripts-{spec}-{seed}")
     mixture = get_specialization(spec).mixture
-    return [make_transcript(mixture, rng, episodes) for _ in range(n)]
+    return [make_transcript(mixture, rng, episodes, by_sentence) for _ in range(n)]

@@ -16,8 +16,9 @@ What a question carries (`ChatSession.carried`):
 - a question that brings its own context, two or more numbers or statements of its own ("What
   is 12 + 30?", "Ann has 5 pens. She loses 2. How many are left?"), is asked alone;
 - any other question is asked after the topics of statements that share a content word with
-  it (a name, a thing; not "what", "have", ...), in the order they were said; when none does,
-  it is asked alone;
+  it (a name, a thing; not "what", "have", "afterwards", ...), and the topics that name someone
+  those name ("Where is the football?" takes "John picked up the football." and then John's
+  moves), in the order they were said; when none does, it is asked alone;
 - a question without content words ("How many now?") refers back: it gets the whole history,
   earlier questions and answers too.
 
@@ -30,6 +31,11 @@ history lost 34 points (memory) and 28 (speed), statements only 31 and 10; this 
 and none. Carrying earlier answers that share a word cost memory 3 more points, and topics made
 of all consecutive statements (not only those that begin with a pronoun) 19. The two-numbers
 rule keeps "What is 12 + 30?", which has no content word, from being read as a follow-up.
+With statements typed one sentence a message (`chat_history.py --by-sentence`, 600 questions),
+the hop through names gave memory 67.8% against 66.3% without it (fresh 70.5%), with whole
+messages 65.0% against 66.2%: alike within the noise, and it answers the two-step story
+questions a story typed line by line asks. Carrying every topic linked by any chain of shared
+words fell to 55% (240 questions).
 
 Commands: /reset (forget the history), /temp T (sampling temperature, 0 = greedy), /quit.
 The oldest carried entries are dropped when the prompt would not fit the model's context.
@@ -53,17 +59,28 @@ _FUNCTION_WORDS = """
     a an the is are was were be been of in on at to for from with by and or but not no yes what
     which who whom whose where when why how many much more does do did has have had now it its
     this that there then he she they him her them his their please name tell me you know count
-    can could will would right
+    can could will would right after afterwards later next finally meanwhile following soon
 """
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 
 
-_PRONOUN_START = re.compile(r"(he|she|they|it|his|her|their|its|then)\b", re.IGNORECASE)
+# A sentence that continues the one before; stories number their sentences ("11 Then she ...").
+_PRONOUN_START = re.compile(r"(\d+ )?(he|she|they|it|his|her|their|its|then)\b", re.IGNORECASE)
 
 
 def content_words(text: str) -> set[str]:
     """The words of three or more letters that say what `text` is about, lower-cased."""
     return {w for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in FUNCTION_WORDS}
+
+
+def _names(run: list[Entry]) -> set[str]:
+    """The capitalised content words of a topic (people, places), lower-cased."""
+    return {
+        word.lower()
+        for entry in run
+        for word in re.findall(r"\b[A-Z][a-z]{2,}", entry.text)
+        if word.lower() not in FUNCTION_WORDS
+    }
 
 
 def brings_its_context(question: str) -> bool:
@@ -129,15 +146,19 @@ class ChatSession:
         return [] if brings_its_context(question) else self.about(question)
 
     def about(self, question: str) -> list[str]:
-        """The topics of statements that share a content word with the question; the whole
-        history, earlier answers too, when the question has no content words."""
+        """The topics of statements that share a content word with the question, and the
+        topics that name someone those do; the whole history, earlier answers too, when the
+        question has no content words."""
         words = content_words(question)
         if not words:
             return [entry.text for entry in self.history]
+        topics = [run for run in self._runs() if not run[0].answered]
+        asked = [any(words & content_words(entry.text) for entry in run) for run in topics]
+        named = {name for run, a in zip(topics, asked, strict=True) if a for name in _names(run)}
         return [
             entry.text
-            for run in self._runs()
-            if not run[0].answered and any(words & content_words(e.text) for e in run)
+            for run, a in zip(topics, asked, strict=True)
+            if a or named & _names(run)
             for entry in run
         ]
 
