@@ -67,6 +67,7 @@ def score(checkpoint: Path, spec: str, n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--spec", default="reasoning")
+    parser.add_argument("--preset", default="tiny", help="model preset (tiny, phase1)")
     parser.add_argument("--minutes", type=float, default=None)
     parser.add_argument("--steps", type=int, default=None, help="a step budget instead")
     parser.add_argument("--model", default="{}", help="ModelConfig overrides (JSON)")
@@ -100,6 +101,7 @@ def main() -> None:
         TrainOptions(
             out=out,
             spec=args.spec,
+            preset=args.preset,
             minutes=args.minutes,
             steps=args.steps,
             config=config,
@@ -112,6 +114,7 @@ def main() -> None:
     row = {
         "tag": args.tag,
         "spec": args.spec,
+        "preset": args.preset,
         "minutes": args.minutes,
         "budget_steps": args.steps,
         "seconds_per_step": round(meta["train_seconds"] / max(1, meta["step"]), 4),
