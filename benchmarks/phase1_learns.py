@@ -211,7 +211,7 @@ def main() -> None:
     report = RESULTS / f"phase1_{args.spec}.md"
     report.write_text(
         f"# {title}\n\n"
-        f"`python benchmarks/phase1_learns.py --spec {args.spec} --minutes {args.minutes:g}`; "
+        f"`python benchmarks/phase1_learns.py {' '.join(sys.argv[1:])}`; "
         "held-out test split (300 items), seed prompts (3).\n\n"
         f"{table(named, parameters)}\n\n![validation curves]({picture.name})\n"
     )
