@@ -34,13 +34,8 @@ GROUPS = (
 )
 
 
-def tag(preset: str, minutes: float) -> str:
+def tag_of(preset: str, minutes: float) -> str:
     return f"{preset}-{minutes:g}min"
-
-
-def run_dir(spec: str, preset: str, minutes: float) -> Path:
-    """Where benchmarks/recipe.py writes the run (it names it `<spec>-<tag>`)."""
-    return RUNS / f"{spec}-{tag(preset, minutes)}"
 
 
 def train(spec: str, preset: str, minutes: float, train_overrides: dict) -> None:
@@ -61,7 +56,7 @@ def train(spec: str, preset: str, minutes: float, train_overrides: dict) -> None
         "--train",
         json.dumps(train_overrides),
         "--tag",
-        tag(preset, minutes),
+        tag_of(preset, minutes),
     ]
     subprocess.run(command, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
 
@@ -129,9 +124,10 @@ def table(rows: dict[str, dict], parameters: dict[str, int]) -> str:
         {k for row in rows.values() for k in row["final"]["groups"] if ":" not in k}
         - {group for _, group in GROUPS}
     )
-    head = ["run", "parameters", "steps", "s/step", "checkpoint", "held-out test", "seed"]
+    head = ["run", "parameters", "peak lr", "steps", "s/step", "checkpoint", "held-out test"]
+    head += ["seed"]
     head += [column for column, _ in GROUPS] + families
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 4 + "---|" + "---:|" * (len(head) - 5)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 6 + "---:|" * (len(head) - 6)]
     for name, row in rows.items():
         for checkpoint in ("best", "final"):
             scored = row[checkpoint]
@@ -139,6 +135,7 @@ def table(rows: dict[str, dict], parameters: dict[str, int]) -> str:
             cells = [
                 name,
                 f"{parameters[name]:,}",
+                f"{row['train'].get('lr', 'the spec’s')}",
                 f"{row['steps']:,}",
                 f"{row['seconds_per_step']:.2f}",
                 f"{checkpoint} (step {row['best_step']:,})" if checkpoint == "best" else checkpoint,
@@ -169,7 +166,19 @@ def main() -> None:
         default=16,
         help="phase1's rows per step (tiny keeps its specialization's)",
     )
+    parser.add_argument(
+        "--phase1-lr",
+        type=float,
+        default=1e-3,
+        help="phase1's peak learning rate (tiny keeps its specialization's)",
+    )
     parser.add_argument("--plot-only", action="store_true", help="redraw from finished runs")
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        help="the tag of another recipe.py run of the spec to show beside them",
+    )
     parser.add_argument(
         "--compare",
         type=Path,
@@ -186,26 +195,22 @@ def main() -> None:
             if preset not in args.skip:
                 overrides = {"eval_every": 250}
                 if preset == "phase1":
-                    overrides["batch_size"] = args.phase1_batch_size
+                    overrides |= {"batch_size": args.phase1_batch_size, "lr": args.phase1_lr}
                 train(args.spec, preset, args.minutes, overrides)
 
-    tags = {preset: tag(preset, args.minutes) for preset in PRESETS}
-    rows = latest_rows(RECIPE_LOG, args.spec, list(tags.values()))
-    named = {preset: rows[tags[preset]] for preset in PRESETS if tags[preset] in rows}
-    runs = {preset: run_dir(args.spec, preset, args.minutes) for preset in named}
-    parameters = {preset: parameter_count(runs[preset] / "final") for preset in named}
+    tags = {preset: tag_of(preset, args.minutes) for preset in PRESETS}
+    rows = latest_rows(RECIPE_LOG, args.spec, [*tags.values(), *args.also])
+    runs = {tag: RUNS / f"{args.spec}-{tag}" for tag in rows}  # as recipe.py names them
+    parameters = {tag: parameter_count(runs[tag] / "final") for tag in rows}
     curves = {
-        f"{preset} ({parameters[preset]:,} parameters)": validation_curve(
-            runs[preset] / "metrics.jsonl"
-        )
-        for preset in named
+        f"{tag} ({parameters[tag]:,} parameters)": validation_curve(runs[tag] / "metrics.jsonl")
+        for tag in rows
     }
     for other in args.compare:
         curves[f"{other} ({parameter_count(other / 'final'):,} parameters)"] = validation_curve(
             other / "metrics.jsonl"
         )
-    each = " each" if len(named) > 1 else ""
-    title = f"{args.spec}: {' and '.join(named)}, {args.minutes:g} training minutes{each}"
+    title = f"{args.spec} at the phase1 shape: validation against training minutes"
     picture = RESULTS / f"phase1_{args.spec}.png"
     plot(curves, picture, title)
     report = RESULTS / f"phase1_{args.spec}.md"
@@ -213,7 +218,7 @@ def main() -> None:
         f"# {title}\n\n"
         f"`python benchmarks/phase1_learns.py {' '.join(sys.argv[1:])}`; "
         "held-out test split (300 items), seed prompts (3).\n\n"
-        f"{table(named, parameters)}\n\n![validation curves]({picture.name})\n"
+        f"{table(rows, parameters)}\n\n![validation curves]({picture.name})\n"
     )
     print(report.read_text())
 

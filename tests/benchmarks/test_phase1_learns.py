@@ -27,6 +27,7 @@ def _row(tag: str, heldout: float, spec: str = "reasoning") -> dict:
     return {
         "tag": tag,
         "spec": spec,
+        "train": {"lr": 0.001} if tag.startswith("phase1") else {},
         "steps": 1200,
         "seconds_per_step": 2.5,
         "best_step": 1000,
@@ -78,9 +79,10 @@ def test_the_table_has_a_line_per_run_and_checkpoint_with_its_groups():
     assert len(lines) == 2 + 4
     assert head[-2:] == ["arithmetic", "schoolbook_problems"]  # families, not templates
     phase1_final = [c.strip() for c in lines[3].strip("|").split("|")]
-    assert phase1_final[:7] == [
+    assert phase1_final[:8] == [
         "phase1",
         "16,000,000",
+        "0.001",
         "1,200",
         "2.50",
         "final",
@@ -92,3 +94,4 @@ def test_the_table_has_a_line_per_run_and_checkpoint_with_its_groups():
     assert by_column["made-up names"] == "90.0%"
     assert by_column["schoolbook_problems"] == "45.0%"
     assert "best (step 1,000)" in lines[4]
+    assert "| the spec’s |" in lines[5]  # tiny: no lr of its own
