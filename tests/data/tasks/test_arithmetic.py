@@ -25,8 +25,12 @@ def test_difficulty_sets_the_size_of_the_operands():
         return [numbers(e.prompt) for e in examples if not e.template.startswith("arith.mul.")]
 
     assert all(max(pair) < 10 for pair in operands(0.0))
-    two_digit = [max(pair) >= 10 for pair in operands(1.0)]
+    hard = operands(1.0)
+    two_digit = [max(pair) >= 10 for pair in hard]
     assert 0.6 < sum(two_digit) / len(two_digit) < 0.9  # ~20% stay easy
+    three_digit = [max(pair) >= 100 for pair in hard]
+    assert 0.08 < sum(three_digit) / len(three_digit) < 0.25  # ~0.8 x 0.2 of them
+    assert max(max(pair) for pair in hard) <= 999
 
 
 def test_small_differences_of_large_numbers_are_common():

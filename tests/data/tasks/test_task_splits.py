@@ -1,3 +1,4 @@
+import random
 import re
 from collections import Counter, defaultdict
 
@@ -14,8 +15,10 @@ from cognate.data.tasks import (
     TEMPLATE_ONLY_GROUPS,
     TEMPLATES,
     is_reserved,
+    sample_example,
     split_of_key,
 )
+from cognate.data.tasks.family import Draw
 
 
 def test_split_of_key_never_changes_and_is_roughly_80_10_10():
@@ -126,3 +129,31 @@ def test_seed_prompts_never_in_training(training_examples, by_split):
             assert not (found[a] >= 1 + (a == b) and found[b] >= 1), e
         assert not ("France" in e.prompt and "Germany" in e.prompt), e
         assert not (re.search(r"\bsky\b", e.prompt) and re.search(r"\bgrass\b", e.prompt)), e
+
+
+@pytest.mark.parametrize(
+    ("family", "weights"),
+    [
+        ("arithmetic", {"arith.add": 0.4, "arith.sub": 0.3, "arith.mul": 0.3}),
+        ("word_problems", {"wp.sold": 0.3, "wp.bought": 0.2, "wp.shared": 0.2, "wp.speed": 0.3}),
+        ("yes_no", {"yn.world": 1 / 3, "yn.compare": 1 / 3, "yn.owner": 1 / 3}),
+    ],
+)
+def test_held_out_splits_ask_each_kind_as_often_as_its_weight(family, weights):
+    """A kind whose content a split rarely admits (a sum on a test key) is not replaced by one
+    every split admits (a product, held out by template only): the test split's arithmetic was
+    80% multiplication before kinds were drawn once per example."""
+    for split in ("validation", "test"):
+        rng = random.Random(f"kinds-{family}-{split}")
+        groups = Counter(
+            sample_example(family, split, rng).template.rsplit(".", 1)[0] for _ in range(2_000)
+        )
+        for group, weight in weights.items():
+            assert abs(groups[group] / 2_000 - weight) < 0.05, (split, groups)
+
+
+def test_a_draw_keeps_its_kind_across_calls():
+    draw = Draw(random.Random(0), "test", hard=True)
+    first = draw.kind(("a", "b", "c"))
+    assert all(draw.kind(("a", "b", "c")) == first for _ in range(20))
+    assert draw.kind(("x", "y"), weights=(0, 1)) == "y"  # another choice is its own

@@ -34,11 +34,12 @@ def asked_animal(example: Example) -> str:
     return example.key.rpartition("=")[2]  # the key ends with "q={name}={animal}"
 
 
-def test_training_asks_more_ownership_questions_and_more_near_misses(by_split):
-    """Training only: "is the animal in the context?" must not answer a "No"."""
+def test_training_asks_more_ownership_questions_and_more_near_misses():
+    """Training only: "is the animal in the context?" must not answer a "No". The shares
+    differ by ~0.075: 4,000 examples a split keep the sampling noise (~0.01) well inside."""
 
     def shares(split: str) -> tuple[float, float]:
-        examples = by_split[split]["yes_no"]
+        examples = make_examples({"yes_no": 1.0}, split, 4_000, 11)
         owner = [e for e in examples if e.template.startswith("yn.owner.")]
         several_nos = [e for e in owner if e.answer == "No" and len(e.names) > 1]
         near = [e for e in several_nos if has_word(asked_animal(e), e.prompt.rpartition("Q: ")[0])]

@@ -1,7 +1,7 @@
 """Arithmetic: sums, differences and products of two numbers.
 
-Easy: operands 0-9 (products 1-9 x 1-9); hard: 0-99 (products 1-12 x 1-12). The
-multiplication table is memorised, not computed: it is held out by template only.
+Easy: operands 0-9 (products 1-9 x 1-9); hard: 0-99, now and then 0-999 (products 1-12 x
+1-12). The multiplication table is memorised, not computed: it is held out by template only.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ NAME = "arithmetic"
 # Share of differences drawn below ten: 10 - 5 or 47 - 43 (same or neighbouring tens) are a
 # step of their own that a uniform subtrahend makes rare for large numbers.
 SMALL_DIFFERENCE_SHARE = 0.3
+# Share of hard sums and differences with operands up to 999: word problems as people write
+# them carry three-digit numbers ("has 837 pebbles"), a carry further than two digits take.
+THREE_DIGIT_SHARE = 0.2
 
 ADD = Questions(
     "arith.add",
@@ -77,13 +80,13 @@ def subtrahend(rng: random.Random, a: int, lowest: int) -> int:
 
 def generate(draw: Draw) -> Example | None:
     rng = draw.rng
-    op = rng.choices(("add", "sub", "mul"), weights=(4, 3, 3))[0]
+    op = draw.kind(("add", "sub", "mul"), weights=(4, 3, 3))
     if op == "mul":
         hi = 12 if draw.hard else 9
         a, b = rng.randint(1, hi), rng.randint(1, hi)
         answer, key = a * b, sorted((a, b))
     else:
-        hi = 99 if draw.hard else 9
+        hi = (999 if rng.random() < THREE_DIGIT_SHARE else 99) if draw.hard else 9
         a = rng.randint(0, hi)
         if op == "sub":
             b = subtrahend(rng, a, lowest=0)

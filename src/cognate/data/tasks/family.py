@@ -8,8 +8,8 @@ split), and words the example with `draw.question` and `draw.sentence` / `draw.c
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from cognate.data.tasks.example import Example
 from cognate.data.tasks.splits import HELDOUT_SHARE, is_reserved, split_of_key
@@ -27,6 +27,18 @@ class Draw:
     rng: random.Random
     split: str
     hard: bool
+    kinds: dict[tuple[str, ...], str] = field(default_factory=dict, compare=False, repr=False)
+
+    def kind(self, options: Sequence[str], weights: Sequence[float] | None = None) -> str:
+        """The kind of this draw's example (an operation, a kind of problem), drawn once: when
+        the generator returns None and is called again, the kind stays. Redrawn instead, a kind
+        whose content a split rarely admits (a sum, split by its numbers) gave way to one every
+        split admits (a product, held out by template only): the test split's arithmetic was
+        80% multiplication where training's was 34%."""
+        options = tuple(options)
+        if options not in self.kinds:
+            self.kinds[options] = self.rng.choices(options, weights)[0]
+        return self.kinds[options]
 
     def admits(
         self,

@@ -237,7 +237,7 @@ SPEED = Questions(
 
 def generate(draw: Draw) -> Example | None:
     rng, hard = draw.rng, draw.hard
-    kind = rng.choices(("sold", "bought", "shared", "speed"), weights=(3, 2, 2, 3))[0]
+    kind = draw.kind(("sold", "bought", "shared", "speed"), weights=(3, 2, 2, 3))
     if kind == "sold":
         a = rng.randint(2, 99 if hard else 9)
         b = subtrahend(rng, a, lowest=1)
