@@ -189,9 +189,9 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         name="reasoning",
         seed=42,
         # Word problems as school books write them (schoolbook_problems: change, combine,
-        # compare, groups, money, distractor numbers) learn to 53% on their test split in 2,000
-        # steps while arithmetic and the generator's word problems stay at 99-100%
-        # (benchmarks/RESULTS.md, 2026-12-07).
+        # compare, groups, money, distractor numbers) learn to ~55% on their test split in the
+        # demo's minutes, arithmetic (three-digit sums included) to ~92%, the generator's word
+        # problems to ~88-93% (benchmarks/RESULTS.md, 2026-12-07).
         mixture={"arithmetic": 0.35, "word_problems": 0.3, "schoolbook_problems": 0.35},
         act_threshold=0.9,  # thinks longest
         d_mem_factor=1.0,
