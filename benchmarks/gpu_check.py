@@ -229,11 +229,14 @@ def score_run(spec: str, run_dir: Path) -> dict[str, float | int]:
 
 
 def scores(payload: dict, spec: str) -> dict[str, float | int]:
-    """Held-out exact-match and seed prompts answered, from `cognate test --json`'s output."""
-    seed = {p.prompt for p in seed_prompts(spec)}
+    """Held-out exact-match and seed prompts answered, from `cognate test --suite all --json`'s
+    output: the seed prompts come first (a held-out item may ask the same as one of them)."""
+    seed = [p.prompt for p in seed_prompts(spec)]
     results = payload["results"]
-    heldout = [r["correct"] for r in results if r["prompt"] not in seed]
-    answered = [r["correct"] for r in results if r["prompt"] in seed]
+    if [r["prompt"] for r in results[: len(seed)]] != seed:
+        raise ValueError(f"{spec}: the test output does not begin with the seed prompts")
+    answered = [r["correct"] for r in results[: len(seed)]]
+    heldout = [r["correct"] for r in results[len(seed) :]]
     return {
         "heldout": sum(heldout) / len(heldout),
         "seed_correct": sum(answered),

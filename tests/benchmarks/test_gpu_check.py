@@ -97,10 +97,13 @@ def test_training_tokens_per_s_is_the_median_window_after_the_first(tmp_path):
 
 def test_scores_tell_the_seed_prompts_from_the_held_out_ones():
     seed = [(p.prompt, i == 1) for i, p in enumerate(seed_prompts("memory"))]
-    heldout = [(f"Q: held out {i}? A:", i != 0) for i in range(4)]
+    # the held-out split may ask a seed prompt again (its number pairs are test-only)
+    heldout = [(f"Q: held out {i}? A:", i != 0) for i in range(3)] + [(seed[0][0], True)]
     payload = {"results": [{"prompt": p, "correct": c} for p, c in seed + heldout]}
     assert gpu_check.scores(payload, "memory") == {
         "heldout": 0.75,
         "seed_correct": 1,
         "seed_total": 3,
     }
+    with pytest.raises(ValueError, match="seed prompts"):
+        gpu_check.scores({"results": payload["results"][1:]}, "memory")
