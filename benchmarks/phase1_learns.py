@@ -20,6 +20,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cognate
+from cognate.rundir import read_metrics
+
 BENCHMARKS = Path(__file__).resolve().parent
 RESULTS = BENCHMARKS / "results"
 RECIPE_LOG = RESULTS / "recipe_log.jsonl"
@@ -61,24 +64,21 @@ def train(spec: str, preset: str, minutes: float, train_overrides: dict) -> None
     subprocess.run(command, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
-def validation_curve(metrics: Path) -> list[dict]:
+def validation_curve(run: Path) -> list[dict]:
     """The run's validations in order: {"minutes", "step", "exact_match", "val_loss"}.
 
     Minutes are training time (`elapsed` in metrics.jsonl), validation included.
     """
-    rows = []
-    for line in metrics.read_text().splitlines():
-        record = json.loads(line)
-        if record.get("kind") == "validation":
-            rows.append(
-                {
-                    "minutes": record["elapsed"] / 60,
-                    "step": record["step"],
-                    "exact_match": record["exact_match"],
-                    "val_loss": record["val_loss"],
-                }
-            )
-    return rows
+    return [
+        {
+            "minutes": record["elapsed"] / 60,
+            "step": record["step"],
+            "exact_match": record["exact_match"],
+            "val_loss": record["val_loss"],
+        }
+        for record in read_metrics(run)
+        if record["kind"] == "validation"
+    ]
 
 
 def plot(curves: dict[str, list[dict]], path: Path, title: str) -> None:
@@ -151,9 +151,7 @@ def table(rows: dict[str, dict], parameters: dict[str, int]) -> str:
 
 
 def parameter_count(checkpoint: Path) -> int:
-    import cognate
-
-    return sum(p.numel() for p in cognate.load(checkpoint).model.parameters())
+    return cognate.load(checkpoint).model.parameter_counts()["total"]
 
 
 def main() -> None:
@@ -203,12 +201,11 @@ def main() -> None:
     runs = {tag: RUNS / f"{args.spec}-{tag}" for tag in rows}  # as recipe.py names them
     parameters = {tag: parameter_count(runs[tag] / "final") for tag in rows}
     curves = {
-        f"{tag} ({parameters[tag]:,} parameters)": validation_curve(runs[tag] / "metrics.jsonl")
-        for tag in rows
+        f"{tag} ({parameters[tag]:,} parameters)": validation_curve(runs[tag]) for tag in rows
     }
     for other in args.compare:
         curves[f"{other} ({parameter_count(other / 'final'):,} parameters)"] = validation_curve(
-            other / "metrics.jsonl"
+            other
         )
     title = f"{args.spec} at the phase1 shape: validation against training minutes"
     picture = RESULTS / f"phase1_{args.spec}.png"

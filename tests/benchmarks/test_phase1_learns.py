@@ -44,7 +44,7 @@ def test_the_curve_is_the_validations_in_order(tmp_path):
         {"kind": "validation", "step": 500, "elapsed": 612.0, "exact_match": 0.7, "val_loss": 0.5},
     ]
     metrics.write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    curve = phase1_learns.validation_curve(metrics)
+    curve = phase1_learns.validation_curve(tmp_path)
     assert [r["step"] for r in curve] == [250, 500]
     assert [r["exact_match"] for r in curve] == [0.4, 0.7]
     assert curve[1]["minutes"] == pytest.approx(10.2)
