@@ -193,10 +193,6 @@ SPECIALIZATIONS: dict[str, Specialization] = {
         # demo's minutes, arithmetic (three-digit sums included) to ~92%, the generator's word
         # problems to ~88-93% (benchmarks/RESULTS.md, 2026-12-07).
         mixture={"arithmetic": 0.35, "word_problems": 0.3, "schoolbook_problems": 0.35},
-        # Training leans towards the school-book problems, the open-world skill: at the demo's
-        # minutes 61.7% of them against 54.2%, arithmetic 87.8% against 93.9%
-        # (benchmarks/RESULTS.md, 2026-12-07 evening).
-        training_mixture={"arithmetic": 0.25, "word_problems": 0.2, "schoolbook_problems": 0.55},
         act_threshold=0.9,  # thinks longest
         d_mem_factor=1.0,
         demo_share=0.85,
