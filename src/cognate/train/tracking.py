@@ -133,9 +133,10 @@ class RunTracker:
         self.bar.update(self.task, info=f"loss {stats['lm_loss']:.3f}  {tokens_per_s:,.0f} tok/s")
 
     def validated(self, val_loss: float, exact_match: float) -> None:
-        """After a validation (which the tokens/s do not count)."""
+        """After a validation (which the tokens/s do not count): the window starts again, its
+        tokens too, or the steps before it would be divided by the time of the steps after."""
         self.bar.update(self.task, info=f"val loss {val_loss:.3f}  exact {exact_match:.1%}")
-        self.window_start = time.perf_counter()
+        self.window_tokens, self.window_start = 0, time.perf_counter()
 
     def moved(self, progress: float) -> None:
         """Show the share of the budget used."""
