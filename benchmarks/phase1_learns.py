@@ -20,13 +20,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from recipe import LOG, run_dir
+
 import cognate
 from cognate.rundir import read_metrics
 
 BENCHMARKS = Path(__file__).resolve().parent
 RESULTS = BENCHMARKS / "results"
-RECIPE_LOG = RESULTS / "recipe_log.jsonl"
-RUNS = Path("runs/recipe")
 PRESETS = ("phase1", "tiny")
 
 # What the table shows of a scored checkpoint: (column, recipe.py's group), beside the total.
@@ -197,8 +197,8 @@ def main() -> None:
                 train(args.spec, preset, args.minutes, overrides)
 
     tags = {preset: tag_of(preset, args.minutes) for preset in PRESETS}
-    rows = latest_rows(RECIPE_LOG, args.spec, [*tags.values(), *args.also])
-    runs = {tag: RUNS / f"{args.spec}-{tag}" for tag in rows}  # as recipe.py names them
+    rows = latest_rows(LOG, args.spec, [*tags.values(), *args.also])
+    runs = {tag: run_dir(args.spec, tag) for tag in rows}
     parameters = {tag: parameter_count(runs[tag] / "final") for tag in rows}
     curves = {
         f"{tag} ({parameters[tag]:,} parameters)": validation_curve(runs[tag]) for tag in rows

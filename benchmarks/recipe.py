@@ -40,6 +40,11 @@ from cognate.train.trainer import train
 LOG = Path(__file__).parent / "results" / "recipe_log.jsonl"
 
 
+def run_dir(spec: str, tag: str | None) -> Path:
+    """Where a run of `spec` tagged `tag` trains (replaced by the next run of the same tag)."""
+    return Path("runs/recipe") / f"{spec}-{tag or 'run'}"
+
+
 def score(checkpoint: Path, spec: str, n: int) -> dict:
     bundle = load(checkpoint)
     examples = eval_set(get_specialization(spec).mixture, "test", n, HELDOUT_SEED)
@@ -91,7 +96,7 @@ def main() -> None:
     SPECIALIZATIONS[args.spec] = dataclasses.replace(SPECIALIZATIONS[args.spec], **overrides)
     if args.threads:
         torch.set_num_threads(args.threads)
-    out = Path("runs/recipe") / f"{args.spec}-{args.tag or 'run'}"
+    out = run_dir(args.spec, args.tag)
     is_main = os.environ.get("RANK", "0") == "0"
     if is_main:
         shutil.rmtree(out, ignore_errors=True)
